@@ -1,0 +1,7 @@
+// The shared library: only what all three services need.
+export * from './logger.js';
+export * from './metrics.js';
+export * from './config.js';
+export * from './admin-server.js';
+export * from './shutdown.js';
+export * from './listen.js';
