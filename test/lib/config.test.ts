@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { ConfigError, defineSettings, loadConfig, setting, settingsMarkdown } from '@dramble/lib';
 import { spawnMini } from './helpers.js';
 
@@ -64,7 +65,7 @@ describe('config loading', () => {
   });
 
   it('never shows a secret value in an error', () => {
-    const strict = defineSettings({ token: { schema: setting.string().min(20, 'must be at least 20 characters'), env: 'T_TOKEN', flag: 'token', doc: 't', secret: true } });
+    const strict = defineSettings({ token: { schema: z.string().min(20, 'must be at least 20 characters'), env: 'T_TOKEN', flag: 'token', doc: 't', secret: true } });
     assert.throws(
       () => loadConfig(strict, { argv: ['--token', 'hunter2'], env: {} }),
       (err: unknown) => {

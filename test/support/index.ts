@@ -3,3 +3,4 @@ export * from './ports.js';
 export * from './processes.js';
 export * from './mariadb.js';
 export * from './redis.js';
+export * from './kube-api.js';

@@ -2,8 +2,17 @@
 // protocol (as @kubernetes/client-node 1.x sends it) for pods, services, endpointslices and leases.
 // No API server can be installed here, so this is the one fake in the test suite; it is strict where
 // the real server is strict (bearer token, resourceVersion conflicts, MicroTime format, patch types).
+//
+//   const kube = await startKubeApi();            after(() => kube.close());
+//   kube.put({ kind: 'Pod', metadata: { name: 'db-0', labels: { app: 'mysql' } }, status: { podIP: '10.0.0.5' } });
+//   const core = kube.kubeConfig.makeApiClient(CoreV1Api);        // or KUBECONFIG=kube.writeKubeConfig() for a spawned process
+//   kube.requests.map((r) => `${r.resource} ${r.verb}`)            // which calls the code made
+//   kube.closeWatches({ abrupt: true }); kube.addFault({ match: (r) => r.verb === 'watch', status: 503 });  // chaos
+//
+// Strategic merge patch is applied as a JSON merge patch (same result for labels, annotations and scalar
+// fields; lists are replaced, not merged by key). Server-side apply is refused with 415.
 import http from 'node:http';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -85,6 +94,8 @@ export interface KubeApiServer {
   compact(): void;
   /** Makes the next matching request(s) fail with the given status. */
   addFault(fault: KubeFault): void;
+  /** Removes every pending fault. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -151,7 +162,7 @@ type Requirement = (labels: Record<string, string>) => boolean;
 type Selector = Requirement[];
 
 /** Parses the label selector grammar kubectl and the API server accept: k=v, k==v, k!=v, k, !k, k in (a,b), k notin (a,b). */
-export function parseLabelSelector(text: string | undefined): Selector {
+function parseLabelSelector(text: string | undefined): Selector {
   if (!text) return [];
   const parts: string[] = [];
   let depth = 0;
@@ -222,7 +233,7 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** RFC 7386 JSON merge patch. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
+function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isPlainObject(patch)) return structuredClone(patch);
   const out: Record<string, unknown> = isPlainObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
@@ -233,7 +244,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
 }
 
 /** RFC 6902 JSON patch. */
-export function jsonPatch(doc: unknown, ops: unknown): unknown {
+function jsonPatch(doc: unknown, ops: unknown): unknown {
   if (!Array.isArray(ops)) throw new StatusError(400, 'BadRequest', 'json patch must be an array of operations');
   let root: unknown = structuredClone(doc);
   const parse = (path: unknown): string[] => {
@@ -342,7 +353,7 @@ export async function startKubeApi(opts: { token?: string; namespace?: string } 
   const defaultNamespace = opts.namespace ?? 'default';
   const store = new Map<string, KubeObject>();
   const history: StoredEvent[] = [];
-  let historyStart = 1; // oldest rv a watch may start after (exclusive lower bound is historyStart - 1)
+  let minRv = 1; // the oldest resourceVersion a watch can start from without missing events
   let rv = 1;
   let uidSeq = 0;
   const watches = new Set<OpenWatch>();
@@ -365,7 +376,7 @@ export async function startKubeApi(opts: { token?: string; namespace?: string } 
     history.push(ev);
     if (history.length > 5000) {
       history.splice(0, 1000);
-      historyStart = (history[0]?.rv ?? rv) - 1;
+      minRv = (history[0]?.rv ?? rv + 1) - 1;
     }
     for (const w of watches) deliver(w, ev);
     return clone(stored);
@@ -429,7 +440,7 @@ export async function startKubeApi(opts: { token?: string; namespace?: string } 
   }
 
   function patchObject(def: ResourceDef, ns: string, name: string, contentType: string, body: unknown): KubeObject {
-    const cur = existing(def, ns, name);
+    const cur = clone(existing(def, ns, name));
     let next: unknown;
     if (contentType === 'application/merge-patch+json' || contentType === 'application/strategic-merge-patch+json') {
       // Strategic merge patch is treated as a JSON merge patch: identical for maps (labels, annotations, spec
@@ -477,9 +488,9 @@ export async function startKubeApi(opts: { token?: string; namespace?: string } 
       for (const obj of listObjects(def, ns, w.selector, w.fieldSelector)) write(w, { type: 'ADDED', object: obj });
     } else {
       const n = Number(from);
-      if (!Number.isFinite(n) || n < historyStart - 1) {
+      if (!Number.isFinite(n) || n < minRv) {
         // Too old: the real server answers 200 with an ERROR event carrying 410 Gone, then ends the stream.
-        write(w, { type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${historyStart})`, reason: 'Expired', code: 410 } });
+        write(w, { type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${minRv})`, reason: 'Expired', code: 410 } });
         res.end();
         return;
       }
@@ -648,6 +659,7 @@ export async function startKubeApi(opts: { token?: string; namespace?: string } 
   };
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions(kcOptions);
+  const tempDirs: string[] = [];
 
   const api: KubeApiServer = {
     url,
@@ -655,6 +667,7 @@ export async function startKubeApi(opts: { token?: string; namespace?: string } 
     kubeConfig,
     writeKubeConfig(dir?: string) {
       const d = dir ?? mkdtempSync(join(tmpdir(), 'dramble-kubeconfig-'));
+      if (!dir) tempDirs.push(d);
       const file = join(d, 'kubeconfig.json');
       // JSON is YAML: KubeConfig.loadFromFile reads it.
       const doc = {
@@ -723,12 +736,16 @@ export async function startKubeApi(opts: { token?: string; namespace?: string } 
     },
     compact() {
       history.length = 0;
-      historyStart = rv + 1;
+      minRv = rv;
     },
     addFault(fault) {
       faults.push({ match: fault.match ?? (() => true), status: fault.status ?? 500, times: fault.times ?? 1 });
     },
+    clearFaults() {
+      faults.length = 0;
+    },
     async close() {
+      for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
       api.closeWatches({ abrupt: true });
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,0 +1,226 @@
+// Proxy benchmark (npm run bench -- balancer): the same two backends serving a 2 KB page, measured
+// in one run through this balancer (proxied and cache hits), http-proxy 1.18 and nginx (one
+// worker, upstream keepalive) when /usr/sbin/nginx exists. autocannon, 50 connections.
+// Writes bench/balancer/README.md.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+
+const root = new URL('../../', import.meta.url).pathname;
+const here = new URL('./', import.meta.url).pathname;
+const DURATION = Number(process.env['BENCH_SECONDS'] ?? 10);
+const CONNECTIONS = 50;
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
+const NGINX = '/usr/sbin/nginx';
+const children: ChildProcess[] = [];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function start(cmd: string, args: string[], readyText?: string): Promise<ChildProcess> {
+  const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (c: Buffer): void => {
+      out += c.toString();
+      if (readyText && out.includes(readyText)) resolve(child);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}: ${out}`)));
+    if (!readyText) setTimeout(() => resolve(child), 500);
+  });
+}
+
+async function waitHttp(url: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      await r.arrayBuffer();
+      if (r.status === 200) return;
+    } catch {
+      /* not yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function rssMb(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Result {
+  name: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  rssMb?: number;
+}
+
+async function autocannon(url: string, seconds: number, pid?: number): Promise<Omit<Result, 'name'>> {
+  let maxRss = 0;
+  const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssMb(pid))), 250);
+  const child = spawn(join(root, 'node_modules/.bin/autocannon'), ['-c', String(CONNECTIONS), '-d', String(seconds), '--json', url], { stdio: ['ignore', 'pipe', 'ignore'] });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  await new Promise((r) => child.once('exit', r));
+  clearInterval(sampler);
+  const j = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
+  return { rps: j.requests.average, p50: j.latency.p50, p99: j.latency.p99, errors: j.errors, non2xx: j.non2xx, ...(pid ? { rssMb: maxRss } : {}) };
+}
+
+async function measure(name: string, url: string, pid?: number): Promise<Result> {
+  await waitHttp(url);
+  await autocannon(url, 2); // warm-up: JIT, pools, cache fill
+  const r = { name, ...(await autocannon(url, DURATION, pid)) };
+  console.log(`${name.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.rssMb ? `  RSS ${r.rssMb.toFixed(0)} MB` : ''}${r.errors + r.non2xx ? `  errors ${r.errors} non-2xx ${r.non2xx}` : ''}`);
+  return r;
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  child.removeAllListeners('exit');
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
+async function main(): Promise<void> {
+  const results: Result[] = [];
+  const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'services/balancer'], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('build of services/balancer failed');
+  const b1 = await freePort();
+  const b2 = await freePort();
+  await start(process.execPath, [join(here, '_backend.mjs'), String(b1)], 'ready');
+  await start(process.execPath, [join(here, '_backend.mjs'), String(b2)], 'ready');
+  const backends = [`http://127.0.0.1:${b1}`, `http://127.0.0.1:${b2}`];
+
+  // Start every proxy first, then measure them in interleaved rounds and keep each one's best
+  // round, so a burst of load from elsewhere on the machine does not decide the comparison.
+  const targets: Array<{ name: string; url: string; pid: number | undefined }> = [];
+  let nginxNote = '';
+  if (existsSync(NGINX)) {
+    const port = await freePort();
+    const prefix = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
+    mkdirSync(join(prefix, 'logs'), { recursive: true });
+    const conf = join(prefix, 'nginx.conf');
+    writeFileSync(
+      conf,
+      `worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fcgi; uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;\n  upstream app { ${backends.map((b) => `server ${b.slice(7)};`).join(' ')} keepalive 64; }\n  server {\n    listen 127.0.0.1:${port};\n    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }\n  }\n}\n`,
+    );
+    const nginx = await start(NGINX, ['-p', prefix, '-c', conf, '-g', 'daemon off;']);
+    targets.push({ name: 'nginx (1 worker, upstream keepalive)', url: `http://127.0.0.1:${port}/`, pid: nginx.pid });
+  } else {
+    nginxNote = `nginx was not found at ${NGINX}; install it (apt-get install nginx-light) to compare.`;
+    console.log(nginxNote);
+  }
+  {
+    const port = await freePort();
+    const hp = await start(process.execPath, [join(here, '_http-proxy.mjs'), String(port), ...backends], 'ready');
+    targets.push({ name: 'http-proxy 1.18 (round robin, keep-alive)', url: `http://127.0.0.1:${port}/`, pid: hp.pid });
+  }
+
+  const balancerArgs = (port: number, admin: number, extra: string[]): string[] => [
+    // The compiled build, as it runs in production (built above).
+    'services/balancer/dist/main.js',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--admin',
+    `127.0.0.1:${admin}`,
+    '--log-level',
+    'warn',
+    '--health-interval-ms',
+    '0',
+    ...backends.flatMap((b) => ['--backend', b]),
+    ...extra,
+  ];
+  for (const [name, path, extra] of [
+    ['dramble balancer, proxied (no access log)', '/', ['--no-cache', '--access-log', 'false']],
+    ['dramble balancer, proxied (access log on)', '/', ['--no-cache', '--log-level', 'info']],
+    ['dramble balancer, cache hits', '/cached', ['--access-log', 'false']],
+  ] as const) {
+    const port = await freePort();
+    const admin = await freePort();
+    const child = await start(process.execPath, balancerArgs(port, admin, [...extra]), undefined);
+    // Access log lines go to stdout; drain them so the pipe never blocks the balancer.
+    child.stdout?.resume();
+    targets.push({ name, url: `http://127.0.0.1:${port}${path}`, pid: child.pid });
+  }
+
+  const best = new Map<string, Result>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    console.log(`round ${round}/${ROUNDS}`);
+    for (const t of targets) {
+      const r = await measure(t.name, t.url, t.pid);
+      const prev = best.get(t.name);
+      if (!prev || r.rps > prev.rps) best.set(t.name, { ...r, rssMb: Math.max(r.rssMb ?? 0, prev?.rssMb ?? 0) });
+      else prev.rssMb = Math.max(r.rssMb ?? 0, prev.rssMb ?? 0);
+    }
+  }
+  results.push(...targets.map((t) => best.get(t.name)!));
+  for (const c of children) await stop(c);
+  writeReadme(results, nginxNote);
+}
+
+function writeReadme(results: Result[], nginxNote: string): void {
+  const nginx = results.find((r) => r.name.startsWith('nginx'));
+  const rel = (r: Result): string => (nginx ? `${(r.rps / nginx.rps).toFixed(2)}x` : 'n/a');
+  const rows = results.map((r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${rel(r)} | ${r.p50} | ${r.p99} | ${r.rssMb ? r.rssMb.toFixed(0) : '-'} | ${r.errors + r.non2xx} |`);
+  const text = `# Balancer benchmark
+
+Measured by \`npm run bench -- balancer\` (\`bench/balancer/proxy.ts\`) on ${new Date().toISOString().slice(0, 10)}, one machine
+(${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU'}, ${(readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm) ?? []).length} cores, Node ${process.version}),
+same run, the same two backends (Node, 2 KB HTML page), autocannon ${CONNECTIONS} connections, ${DURATION} s after a 2 s warm-up,\n${ROUNDS} interleaved rounds, best round per proxy (load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}).
+The load tool, the proxy and both backends share the machine, so absolute numbers are low; compare rows.
+RSS is the proxy's peak resident memory during the run. Access logs are off in nginx and in the rows that say so.
+${nginxNote ? `\n${nginxNote}\n` : ''}
+| proxy | requests/s | vs nginx | p50 ms | p99 ms | RSS MB | errors |
+| --- | --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+Goals (issue 3): proxied >= 0.7x nginx requests/s; cache hits >= 1.0x nginx proxying; p99 <= 2x nginx; RSS <= 80 MB.
+
+Notes from profiling on this machine (2026-11-24; not re-measured by every run):
+- The proxied path is close to http-proxy and a hand-written undici forwarder *that forwards every header*
+  (the same A/B, run concurrently so machine noise hits all alike: a forwarder sending only \`Host\` did ~1.3x
+  more; adding the client's headers, X-Forwarded-*, X-Request-Id and Via brought it to the balancer's figure).
+  Most CPU time is in the socket writes (undici's request head, the response to the client) and in the
+  backends, which share the same two cores.
+- pino's wildcard redaction cost ~20 us per access line; the access logger skips it (its fields are fixed),
+  so the access log now costs 5-20 % of proxied throughput here (before: 25-60 %).
+- RSS: an idle balancer is ~75 MB (node itself ~44 MB, plus undici, pino, prom-client, zod, the cache);
+  under load the V8 young generation adds ~30 MB. \`--max-semi-space-size=4\` (NODE_OPTIONS) trims the heap
+  but RSS stayed ~90 MB, so the 80 MB goal is not met.
+`;
+  writeFileSync(join(here, 'README.md'), text);
+  console.log(`\nwrote bench/balancer/README.md`);
+}
+
+main().catch(async (err: unknown) => {
+  console.error(err);
+  for (const c of children) await stop(c);
+  process.exit(1);
+});

@@ -1,0 +1,366 @@
+// Pools for the primary and the replicas, following the published topology without a restart.
+// Writes go to the primary (retried once on a new primary when that cannot duplicate them); reads
+// go to a healthy replica within the lag bound, waiting for a session's last write when asked.
+import mysql from 'mysql2/promise';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { withTimeout, wrap, type Sql } from './sql.js';
+import type { Logger } from '@dramble/lib';
+import { DatabaseUnavailableError, PrimaryUnavailableError, isConnectionError, isReadOnlyError } from './errors.js';
+import { endpointKey, shouldApply, type Endpoint, type Topology } from './topology.js';
+import type { Credentials } from './mysql-url.js';
+
+
+/** How fresh a read must be: a GTID to wait for, 'primary' for the primary, or anything recent. */
+export type Freshness = { afterGtid?: string | undefined; primary?: boolean } | undefined;
+
+export interface DatabaseHooks {
+  onRead?(target: 'primary' | 'replica'): void;
+  onReplicaLag?(id: string, lag: number | null): void;
+}
+
+export interface DatabaseOptions {
+  credentials: Credentials;
+  primary: Endpoint;
+  replicas: Endpoint[];
+  logger: Logger;
+  maxReplicaLagSeconds: number;
+  readYourWritesTimeoutMs: number;
+  /** How long a write that lost its primary waits for a new topology before failing with 503. */
+  failoverWaitMs?: number;
+  probeIntervalMs?: number;
+  hooks?: DatabaseHooks;
+}
+
+interface ReplicaState {
+  ok: boolean;
+  lag: number | null;
+}
+
+export class Database {
+  private readonly pools = new Map<string, Pool>();
+  private readonly replicaState = new Map<string, ReplicaState>();
+  private configured: Topology;
+  private published: Topology | undefined;
+  private primaryFailed = false;
+  private rr = 0;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private readonly epochWaiters = new Set<() => void>();
+  private closed = false;
+
+  constructor(private readonly options: DatabaseOptions) {
+    this.configured = { epoch: -1, primary: options.primary, replicas: options.replicas };
+  }
+
+  /** The topology in force: the last published one, else the configured URLs. */
+  get topology(): Topology {
+    return this.published ?? this.configured;
+  }
+
+  get publishedTopology(): Topology | undefined {
+    return this.published;
+  }
+
+  /** True while writes cannot succeed: the primary is unreachable or none is published. */
+  get primaryDown(): boolean {
+    return this.topology.primary === null || this.primaryFailed;
+  }
+
+  /** Follows a published topology; returns false (and changes nothing) for an older or equal epoch. */
+  applyTopology(next: Topology): boolean {
+    if (!shouldApply(this.published, next)) return false;
+    const before = this.topology;
+    this.published = next;
+    const keep = new Set([...(next.primary ? [endpointKey(next.primary)] : []), ...next.replicas.map(endpointKey)]);
+    for (const [key, pool] of this.pools) {
+      if (keep.has(key)) continue;
+      this.pools.delete(key);
+      this.replicaState.delete(key);
+      // Let statements already running on the old pool finish before closing it.
+      setTimeout(() => void pool.end().catch(() => undefined), 5000).unref();
+    }
+    if (!before.primary || !next.primary || endpointKey(before.primary) !== endpointKey(next.primary)) this.primaryFailed = false;
+    for (const r of next.replicas) this.replicaState.set(endpointKey(r), { ok: true, lag: r.lagSeconds ?? 0 });
+    this.options.logger.info({ epoch: next.epoch, primary: next.primary, replicas: next.replicas.map(endpointKey) }, 'following new topology');
+    for (const w of this.epochWaiters) w();
+    return true;
+  }
+
+  private pool(e: Endpoint): Pool {
+    const key = endpointKey(e);
+    let pool = this.pools.get(key);
+    if (!pool) {
+      if (this.closed) throw new DatabaseUnavailableError(new Error('database closed'));
+      const { user, password, database } = this.options.credentials;
+      pool = mysql.createPool({
+        host: e.host, port: e.port, user, password, database,
+        connectionLimit: 10, maxIdle: 4, idleTimeout: 30_000, queueLimit: 200,
+        connectTimeout: 2000, enableKeepAlive: true, charset: 'utf8mb4_unicode_ci', dateStrings: false, timezone: 'Z',
+      });
+      // A dead server surfaces as an error on the statement; the pool-level event only needs noting.
+      pool.on('connection', (c) => c.on('error', () => undefined));
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Throws unless the primary answers (for /readyz). */
+  async pingPrimary(): Promise<void> {
+    const p = this.topology.primary;
+    if (!p) throw new PrimaryUnavailableError(null);
+    await withTimeout(wrap(this.pool(p)).rows('SELECT 1'), 2000);
+  }
+
+  /** Connections in use and idle per pool, for /metrics. */
+  poolStats(): Array<{ pool: string; role: string; used: number; idle: number }> {
+    const primaryKey = this.topology.primary ? endpointKey(this.topology.primary) : '';
+    return [...this.pools].map(([key, pool]) => {
+      const p = pool.pool as unknown as { _allConnections?: { length: number }; _freeConnections?: { length: number } };
+      const all = p._allConnections?.length ?? 0;
+      const idle = p._freeConnections?.length ?? 0;
+      return { pool: key, role: key === primaryKey ? 'primary' : 'replica', used: all - idle, idle };
+    });
+  }
+
+  /** Replication lag per replica id as the probes last saw it (null: unknown or down). */
+  probedLag(): Record<string, number | null> {
+    const out: Record<string, number | null> = {};
+    for (const r of this.topology.replicas) {
+      const st = this.replicaState.get(endpointKey(r));
+      out[r.id] = st?.ok ? st.lag : null;
+    }
+    return out;
+  }
+
+  /** Replicas a read may use now: healthy, and within the lag bound by both probe and topology. */
+  usableReplicas(): Endpoint[] {
+    const max = this.options.maxReplicaLagSeconds;
+    const primaryKey = this.topology.primary ? endpointKey(this.topology.primary) : '';
+    return this.topology.replicas.filter((r) => {
+      const key = endpointKey(r);
+      if (key === primaryKey) return false;
+      const st = this.replicaState.get(key);
+      if (st && !st.ok) return false;
+      if (st && st.lag !== null && st.lag > max) return false;
+      // Unknown lag (replication disconnected) is acceptable only while the primary is down too.
+      if (st && st.lag === null && !this.primaryDown) return false;
+      return r.lagSeconds === undefined || r.lagSeconds === null || r.lagSeconds <= max;
+    });
+  }
+
+  /** Runs a read. Replicas first (after waiting for `afterGtid`), the primary as the fallback. */
+  async read<T>(fn: (sql: Sql) => Promise<T>, fresh?: Freshness): Promise<T> {
+    if (!fresh?.primary) {
+      const replicas = this.usableReplicas();
+      for (let i = 0; i < Math.min(replicas.length, 2); i++) {
+        const r = replicas[(this.rr++ + i) % replicas.length]!;
+        const pool = this.pool(r);
+        try {
+          if (fresh?.afterGtid) {
+            const rows = await wrap(pool).rows<{ r: number | null }>('SELECT MASTER_GTID_WAIT(?, ?) AS r', [fresh.afterGtid, this.options.readYourWritesTimeoutMs / 1000]);
+            if (Number(rows[0]?.r) !== 0) break; // not caught up in time: read from the primary
+          }
+          const out = await fn(wrap(pool));
+          this.options.hooks?.onRead?.('replica');
+          return out;
+        } catch (err) {
+          if (!isConnectionError(err)) throw err;
+          this.markReplica(r, { ok: false, lag: null });
+          this.options.logger.warn({ replica: endpointKey(r), err: String(err) }, 'replica read failed; trying elsewhere');
+        }
+      }
+    }
+    const primary = this.topology.primary;
+    const fallbacks = fresh?.primary || fresh?.afterGtid ? this.usableReplicas() : [];
+    if (primary) {
+      try {
+        const out = await fn(wrap(this.pool(primary)));
+        this.options.hooks?.onRead?.('primary');
+        return out;
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        this.primaryFailed = true;
+        if (fallbacks.length === 0) throw new DatabaseUnavailableError(err);
+      }
+    }
+    // The primary was asked for but is gone: a possibly stale answer beats none for reads.
+    for (const r of fallbacks) {
+      try {
+        const out = await fn(wrap(this.pool(r)));
+        this.options.hooks?.onRead?.('replica');
+        return out;
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        this.markReplica(r, { ok: false, lag: null });
+      }
+    }
+    throw new DatabaseUnavailableError();
+  }
+
+  /**
+   * Runs `fn` in a transaction on the primary and returns its result with the GTID of the commit.
+   * A failure before COMMIT was sent (connect, statement, or a demoted read-only primary) cannot
+   * have changed anything, so it is retried once when a new primary is (or soon gets) published.
+   */
+  async write<T>(fn: (sql: Sql) => Promise<T>): Promise<{ result: T; gtid: string | null }> {
+    const epoch = this.topology.epoch;
+    try {
+      return await this.writeOnce(fn);
+    } catch (e) {
+      const { err, safe } = e as WriteFailure;
+      if (!(e instanceof WriteFailure)) throw e;
+      if (!safe) throw new PrimaryUnavailableError(this.primaryName(), err);
+      if (this.topology.epoch === epoch && !(await this.waitForEpochAfter(epoch, this.options.failoverWaitMs ?? 2000))) {
+        throw new PrimaryUnavailableError(this.primaryName(), err);
+      }
+      this.options.logger.info({ epoch: this.topology.epoch }, 'retrying write on the new primary');
+      try {
+        return await this.writeOnce(fn);
+      } catch (e2) {
+        if (e2 instanceof WriteFailure) throw new PrimaryUnavailableError(this.primaryName(), e2.err);
+        throw e2;
+      }
+    }
+  }
+
+  private primaryName(): string | null {
+    const p = this.topology.primary;
+    return p ? `${p.id} (${endpointKey(p)})` : null;
+  }
+
+  private async writeOnce<T>(fn: (sql: Sql) => Promise<T>): Promise<{ result: T; gtid: string | null }> {
+    const primary = this.topology.primary;
+    if (!primary) throw new WriteFailure(new PrimaryUnavailableError(null), true);
+    let conn: PoolConnection;
+    try {
+      conn = await this.pool(primary).getConnection();
+    } catch (err) {
+      if (isConnectionError(err)) this.primaryFailed = true;
+      throw new WriteFailure(err, true);
+    }
+    let phase: 'body' | 'commit' = 'body';
+    try {
+      await conn.query('START TRANSACTION');
+      const result = await fn(wrap(conn));
+      phase = 'commit';
+      await conn.query('COMMIT');
+      let gtid: string | null = null;
+      try {
+        const [rows] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
+        gtid = rows[0]?.['g'] ? String(rows[0]['g']) : null;
+      } catch {
+        gtid = null; // MySQL has no @@last_gtid; such sessions read from the primary instead
+      }
+      this.primaryFailed = false;
+      return { result, gtid };
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      if (isConnectionError(err)) {
+        this.primaryFailed = true;
+        conn.destroy();
+        // Lost during COMMIT: the write may or may not have happened, so it is not repeated.
+        throw new WriteFailure(err, phase === 'body');
+      }
+      if (isReadOnlyError(err)) throw new WriteFailure(err, true);
+      throw err;
+    } finally {
+      try {
+        conn.release();
+      } catch {
+        /* destroyed */
+      }
+    }
+  }
+
+  private waitForEpochAfter(epoch: number, ms: number): Promise<boolean> {
+    if (this.topology.epoch > epoch) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        if (this.topology.epoch <= epoch) return;
+        clearTimeout(timer);
+        this.epochWaiters.delete(done);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.epochWaiters.delete(done);
+        resolve(false);
+      }, ms);
+      this.epochWaiters.add(done);
+    });
+  }
+
+  private markReplica(r: Endpoint, state: ReplicaState): void {
+    this.replicaState.set(endpointKey(r), state);
+    this.options.hooks?.onReplicaLag?.(r.id, state.ok ? state.lag : null);
+  }
+
+  /** Checks the primary and every replica once (reachability, replication lag). */
+  async probe(): Promise<void> {
+    const t = this.topology;
+    const tasks: Promise<void>[] = [];
+    if (t.primary) {
+      const primary = t.primary;
+      tasks.push(
+        withTimeout(wrap(this.pool(primary)).rows('SELECT 1'), 2000).then(
+          () => {
+            if (this.topology.primary === primary) this.primaryFailed = false;
+          },
+          () => {
+            if (this.topology.primary === primary) this.primaryFailed = true;
+          },
+        ),
+      );
+    }
+    for (const r of t.replicas) {
+      tasks.push(
+        withTimeout(wrap(this.pool(r)).rows<Record<string, unknown>>('SHOW SLAVE STATUS'), 2000).then(
+          (rows) => {
+            const row = rows[0];
+            if (!row) return this.markReplica(r, { ok: false, lag: null }); // not replicating at all
+            // A stopped SQL thread means the data stops moving: skip it. With the IO thread
+            // reconnecting (primary down) the lag is unknown (NULL) but the data is as fresh as any.
+            if (row['Slave_SQL_Running'] !== 'Yes') return this.markReplica(r, { ok: false, lag: null });
+            const lag = row['Seconds_Behind_Master'];
+            this.markReplica(r, { ok: true, lag: lag === null || lag === undefined ? null : Number(lag) });
+          },
+          (err: unknown) => {
+            // Without REPLICATION CLIENT the lag is unknown; reachability is what we can tell.
+            const errno = (err as { errno?: number }).errno;
+            this.markReplica(r, errno === 1227 ? { ok: true, lag: 0 } : { ok: false, lag: null });
+          },
+        ),
+      );
+    }
+    await Promise.all(tasks);
+  }
+
+  startProbes(intervalMs = this.options.probeIntervalMs ?? 1000): void {
+    this.stopProbes();
+    const tick = (): void => {
+      void this.probe().finally(() => {
+        if (this.probeTimer) this.probeTimer = setTimeout(tick, intervalMs).unref();
+      });
+    };
+    this.probeTimer = setTimeout(tick, intervalMs).unref();
+  }
+
+  stopProbes(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopProbes();
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
+  }
+}
+
+class WriteFailure extends Error {
+  constructor(readonly err: unknown, readonly safe: boolean) {
+    super(err instanceof Error ? err.message : String(err));
+  }
+}
+
+export { wrap, type Sql };

@@ -1,0 +1,12 @@
+// What other tools and tests use from the app tier.
+export { settings, type AppConfig } from './config.js';
+export { createApp, type AppDeps } from './app.js';
+export { startApp, type AppHandle, type StartOptions } from './start.js';
+export { runCli } from './cli.js';
+export { migrate, latestVersion, loadMigrations } from './db/migrate.js';
+export { Database } from './db/database.js';
+export { parseTopology, shouldApply, TOPOLOGY_KEY, TOPOLOGY_CHANNEL, type Topology } from './db/topology.js';
+export { affectedTags } from './cache/affected-tags.js';
+export { html, raw, escapeHtml, SafeHtml } from './render/html.js';
+export { renderMarkdown } from './content/markdown.js';
+export { hashPassword, verifyPassword } from './auth/password.js';

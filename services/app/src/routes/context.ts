@@ -1,0 +1,86 @@
+// What every route gets: the app's clients (AppDeps) and the per-request state (RequestState).
+import type { Request, Response } from 'express';
+import type { Redis } from 'ioredis';
+import type { Logger } from '@dramble/lib';
+import type { Database } from '../db/database.js';
+import type { ContentRepo } from '../content/repo.js';
+import type { Users } from '../auth/users.js';
+import type { Sessions, Session } from '../auth/sessions.js';
+import type { LoginLimiter } from '../auth/login-limiter.js';
+import type { PageCache } from '../cache/page-cache.js';
+import type { Purger } from '../cache/purge.js';
+import type { InstanceRegistry } from '../cluster/instances.js';
+import type { AppMetrics } from '../metrics.js';
+import type { Viewer } from '../render/layout.js';
+
+export interface AppDeps {
+  instanceName: string;
+  nodeName: string;
+  pageCacheTtlSeconds: number;
+  trustProxy: boolean;
+  logger: Logger;
+  db: Database;
+  redis: Redis;
+  content: ContentRepo;
+  users: Users;
+  sessions: Sessions;
+  limiter: LoginLimiter;
+  pageCache: PageCache;
+  purger: Purger;
+  instances: InstanceRegistry;
+  metrics: AppMetrics;
+  /** Topology changes, for the live /cluster stream. */
+  onTopologyChange: Set<() => void>;
+  /** Open event streams, ended on shutdown. */
+  streams: Set<Response>;
+}
+
+export interface RequestState {
+  session: Session | null;
+  /** The session store could not be asked (Redis down). */
+  redisDown: boolean;
+  log: Logger;
+}
+
+export function state(res: Response): RequestState {
+  return res.locals as unknown as RequestState;
+}
+
+export function viewerOf(res: Response): Viewer | null {
+  const s = state(res).session;
+  return s ? { name: s.user.name, csrf: s.csrf } : null;
+}
+
+export function parseCookies(req: Request): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i <= 0) continue;
+    const k = part.slice(0, i).trim();
+    try {
+      out[k] = decodeURIComponent(part.slice(i + 1).trim());
+    } catch {
+      /* ignore a malformed cookie */
+    }
+  }
+  return out;
+}
+
+/** Set-Cookie with the attributes every cookie of ours carries. */
+export function setCookie(req: Request, res: Response, name: string, value: string, opts: { maxAgeSeconds?: number; path?: string; sameSite?: 'Lax' | 'Strict' } = {}): void {
+  const parts = [`${name}=${encodeURIComponent(value)}`, `Path=${opts.path ?? '/'}`, 'HttpOnly', `SameSite=${opts.sameSite ?? 'Lax'}`];
+  if (opts.maxAgeSeconds !== undefined) parts.push(`Max-Age=${opts.maxAgeSeconds}`);
+  if (req.secure) parts.push('Secure');
+  res.append('Set-Cookie', parts.join('; '));
+}
+
+export function clientIp(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+export const NO_STORE = 'private, no-store';
+
+/** Cache-Control for anonymous pages: the balancer may keep them `ttl` seconds and serve stale while refreshing or failing. */
+export function publicCacheControl(ttl: number): string {
+  return `public, max-age=0, s-maxage=${ttl}, stale-while-revalidate=${ttl}, stale-if-error=${Math.max(ttl * 10, 300)}`;
+}

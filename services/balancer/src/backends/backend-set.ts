@@ -1,0 +1,94 @@
+// The live set of backends: applies discovery updates (new pools for new targets, graceful close
+// for removed ones) and answers "which backends may take this request".
+import type { Logger } from '@dramble/lib';
+import type { BackendTarget } from '../discovery/types.js';
+import type { HealthPolicy } from '../health/state-machine.js';
+import { Backend, type PoolSettings } from './backend.js';
+
+export interface Eligible {
+  backends: Backend[];
+  /** True when these are half-open trial candidates rather than healthy backends. */
+  trial: boolean;
+}
+
+export class BackendSet {
+  private readonly byId = new Map<string, Backend>();
+  private list: Backend[] = [];
+  onHealthChange: ((b: Backend, from: string, to: string) => void) | undefined;
+  onChange: ((backends: Backend[]) => void) | undefined;
+
+  constructor(
+    private poolSettings: PoolSettings,
+    private policy: HealthPolicy,
+    private ewmaDecayMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  all(): Backend[] {
+    return this.list;
+  }
+
+  get(id: string): Backend | undefined {
+    return this.byId.get(id);
+  }
+
+  /** New settings apply to health at once and to pools of backends added from now on. */
+  reconfigure(poolSettings: PoolSettings, policy: HealthPolicy, ewmaDecayMs: number): void {
+    this.poolSettings = poolSettings;
+    this.policy = policy;
+    this.ewmaDecayMs = ewmaDecayMs;
+    for (const b of this.list) b.setPolicy(policy);
+  }
+
+  update(targets: BackendTarget[]): void {
+    const seen = new Set<string>();
+    for (const t of targets) {
+      seen.add(t.id);
+      const existing = this.byId.get(t.id);
+      if (existing) {
+        if (existing.target.draining !== t.draining) this.logger.info({ backend: t.id, draining: t.draining }, 'backend draining changed');
+        existing.target = t;
+        continue;
+      }
+      const b = new Backend(t, this.poolSettings, this.policy, this.ewmaDecayMs);
+      b.onHealthChange = (x, from, to) => this.onHealthChange?.(x, from, to);
+      this.byId.set(t.id, b);
+      this.logger.info({ backend: t.id, backendName: t.name, origin: t.url }, 'backend added');
+    }
+    for (const [id, b] of this.byId) {
+      if (seen.has(id)) continue;
+      this.byId.delete(id);
+      this.logger.info({ backend: id, inFlight: b.inFlight }, 'backend removed');
+      // close() lets in-flight requests finish and refuses new ones.
+      b.pool.close().catch(() => undefined);
+    }
+    this.list = [...this.byId.values()];
+    this.onChange?.(this.list);
+  }
+
+  /**
+   * Backends that may take a request: healthy, not draining, not already tried. When none is,
+   * half-open backends whose ejection ran out (one trial each). `allowTrialBesideHealthy` lets a
+   * retry-safe request be the trial even while healthy backends exist (passive re-admission
+   * without active checks); a failed trial is then retried elsewhere, invisible to the client.
+   */
+  eligible(exclude: ReadonlySet<string>, now: number, allowTrialBesideHealthy: boolean): Eligible {
+    const healthy: Backend[] = [];
+    const trial: Backend[] = [];
+    for (const b of this.list) {
+      if (b.health.passive === 'ejected') b.event({ type: 'tick', now });
+      if (b.draining || exclude.has(b.id)) continue;
+      if (b.healthy()) healthy.push(b);
+      else if (b.health.up && b.health.passive === 'half-open' && !b.trialInFlight) trial.push(b);
+    }
+    if (trial.length > 0 && (healthy.length === 0 || allowTrialBesideHealthy)) return { backends: trial, trial: true };
+    return { backends: healthy, trial: false };
+  }
+
+  async close(): Promise<void> {
+    const pools = this.list.map((b) => b.pool.destroy().catch(() => undefined));
+    this.byId.clear();
+    this.list = [];
+    await Promise.all(pools);
+  }
+}

@@ -1,0 +1,127 @@
+// One backend: its target from discovery, its undici connection pool, health state and load.
+import { Pool } from 'undici';
+import type { BackendTarget } from '../discovery/types.js';
+import { updateEwma, type Ewma } from '../balancing/ewma.js';
+import { healthLabel, initialHealth, isHealthy, next, slowStartFactor, type HealthEvent, type HealthPolicy, type HealthState } from '../health/state-machine.js';
+
+export interface PoolSettings {
+  connections: number;
+  connectTimeoutMs: number;
+  responseTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+export interface BackendSnapshot {
+  id: string;
+  name: string;
+  url: string;
+  health: ReturnType<typeof healthLabel>;
+  draining: boolean;
+  inFlight: number;
+  ewmaMs: number;
+  requests: number;
+  failures: number;
+  ejections: number;
+  consecutiveFails: number;
+  weight: number;
+}
+
+export class Backend {
+  target: BackendTarget;
+  readonly origin: URL;
+  readonly pool: Pool;
+  health: HealthState;
+  inFlight = 0;
+  ewma: Ewma | undefined;
+  requests = 0;
+  failures = 0;
+  /** Drained by an operator through the admin API (discovery draining is in target.draining). */
+  adminDrained = false;
+  /** A half-open trial request is under way: send no second one. */
+  trialInFlight = false;
+  /** Bound prom-client child for this backend's in-flight gauge (set by the forwarder). */
+  inFlightGauge: { inc(): void; dec(): void } | undefined;
+  /** Called when the health label changes (metrics, logs). */
+  onHealthChange: ((b: Backend, from: string, to: string) => void) | undefined;
+
+  constructor(
+    target: BackendTarget,
+    pool: PoolSettings,
+    private policy: HealthPolicy,
+    private readonly ewmaDecayMs: number,
+  ) {
+    this.target = target;
+    this.origin = new URL(target.url);
+    this.health = initialHealth(policy);
+    this.pool = new Pool(this.origin.origin, {
+      connections: pool.connections,
+      pipelining: 1,
+      connect: { timeout: pool.connectTimeoutMs },
+      headersTimeout: pool.responseTimeoutMs,
+      bodyTimeout: pool.idleTimeoutMs,
+      keepAliveTimeout: 4000,
+      keepAliveTimeoutThreshold: 1000,
+    });
+  }
+
+  get id(): string {
+    return this.target.id;
+  }
+
+  get name(): string {
+    return this.target.name;
+  }
+
+  get draining(): boolean {
+    return this.target.draining || this.adminDrained;
+  }
+
+  setPolicy(policy: HealthPolicy): void {
+    this.policy = policy;
+  }
+
+  event(event: HealthEvent): void {
+    const before = healthLabel(this.health);
+    this.health = next(this.health, event, this.policy);
+    const after = healthLabel(this.health);
+    if (before !== after) this.onHealthChange?.(this, before, after);
+  }
+
+  healthy(): boolean {
+    return isHealthy(this.health);
+  }
+
+  /** Balancing weight (slow start ramps it after re-admission). */
+  get weight(): number {
+    return this.weightAt(Date.now());
+  }
+
+  weightAt(now: number): number {
+    return slowStartFactor(this.health, now, this.policy);
+  }
+
+  get ewmaMs(): number {
+    return this.ewma?.value ?? 0;
+  }
+
+  recordLatency(ms: number, now: number): void {
+    this.ewma = updateEwma(this.ewma, ms, now, this.ewmaDecayMs);
+  }
+
+  snapshot(now: number): BackendSnapshot {
+    return {
+      id: this.id,
+      name: this.name,
+      url: this.target.url,
+      health: healthLabel(this.health),
+      draining: this.draining,
+      inFlight: this.inFlight,
+      ewmaMs: Math.round(this.ewmaMs * 100) / 100,
+      requests: this.requests,
+      failures: this.failures,
+      ejections: this.health.ejections,
+      consecutiveFails: this.health.fails,
+      weight: Math.round(this.weightAt(now) * 100) / 100,
+    };
+  }
+}

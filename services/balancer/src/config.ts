@@ -1,0 +1,107 @@
+// The balancer's settings: one table (flag, BALANCER_* env var, config-file key, default, doc),
+// validated once at start. Names follow nginx/HAProxy where they have an obvious equivalent.
+import { ConfigError, defineSettings, loadConfig, setting, type ConfigOf, type LoadOptions } from '@dramble/lib';
+import { z } from 'zod';
+import { cacheSettings } from './cache/settings.js';
+
+const cidr = z.string().refine((v) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(v.trim()), 'must be an IP or CIDR, e.g. 10.0.0.0/8');
+const hashOn = z
+  .string()
+  .refine((v) => v === 'ip' || /^cookie:[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v), 'must be "ip" or "cookie:<name>"')
+  .optional();
+
+export const settings = defineSettings({
+  listen: { schema: setting.hostPort('127.0.0.1:8080'), env: 'BALANCER_LISTEN', flag: 'listen', doc: 'Public listener (host:port).' },
+  admin: { schema: setting.hostPort('127.0.0.1:9080'), env: 'BALANCER_ADMIN', flag: 'admin', doc: 'Admin listener: /healthz /readyz /metrics /api/*.' },
+  adminToken: { schema: setting.optionalString(), env: 'BALANCER_ADMIN_TOKEN', flag: 'admin-token', doc: 'Bearer token for mutating admin calls (drain, purge); unset = those calls are refused.', secret: true },
+  logLevel: { schema: setting.enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'), env: 'BALANCER_LOG_LEVEL', flag: 'log-level', doc: 'pino log level.' },
+  accessLog: { schema: setting.bool(true), env: 'BALANCER_ACCESS_LOG', flag: 'access-log', doc: 'One JSON log line per request.' },
+  shutdownDeadlineMs: { schema: setting.int(10_000, 0), env: 'BALANCER_SHUTDOWN_DEADLINE_MS', flag: 'shutdown-deadline-ms', doc: 'How long SIGTERM waits for in-flight requests.' },
+  workers: { schema: setting.int(1, 1, 64), env: 'BALANCER_WORKERS', flag: 'workers', doc: 'Worker processes sharing the port (node:cluster).' },
+
+  // discovery
+  discovery: { schema: setting.enumOf(['static', 'dns', 'kubernetes'], 'static'), env: 'BALANCER_DISCOVERY', flag: 'discovery', doc: 'Where backends come from: --backend list, DNS A records of --backend-host, or Kubernetes EndpointSlices of --service.' },
+  backends: { schema: setting.list(setting.url()), env: 'BALANCER_BACKENDS', flag: 'backend', list: true, doc: 'Backend origin (static discovery), e.g. http://127.0.0.1:3001; optional name after #, e.g. http://10.0.0.5:3000#pi2.' },
+  backendHost: { schema: setting.optionalString(), env: 'BALANCER_BACKEND_HOST', flag: 'backend-host', doc: 'DNS name whose A records are the backends (dns discovery).' },
+  backendPort: { schema: setting.int(undefined, 1, 65535).optional(), env: 'BALANCER_BACKEND_PORT', flag: 'backend-port', doc: 'Backend port for dns discovery (default 3000) and kubernetes discovery (default: the EndpointSlice\'s port).', defaultDoc: '(3000 for dns; the slice port for kubernetes)' },
+  dnsIntervalMs: { schema: setting.int(5000, 100), env: 'BALANCER_DNS_INTERVAL_MS', flag: 'dns-interval-ms', doc: 'How often dns discovery re-resolves.' },
+  service: { schema: setting.optionalString(), env: 'BALANCER_SERVICE', flag: 'service', doc: 'Kubernetes Service whose EndpointSlices are the backends.' },
+  namespace: { schema: setting.string('default'), env: 'BALANCER_NAMESPACE', flag: 'namespace', doc: 'Kubernetes namespace of --service.' },
+  kubeconfig: { schema: setting.optionalString(), env: 'BALANCER_KUBECONFIG', flag: 'kubeconfig', doc: 'kubeconfig file; unset = in-cluster service account, then ~/.kube/config.' },
+
+  // balancing
+  strategy: { schema: setting.enumOf(['p2c-ewma', 'round-robin', 'least-outstanding', 'hash'], 'p2c-ewma'), env: 'BALANCER_STRATEGY', flag: 'strategy', doc: 'Backend choice: power of two choices over EWMA latency, weighted round robin, least outstanding requests, or consistent hashing (--hash-on).' },
+  hashOn: { schema: hashOn, env: 'BALANCER_HASH_ON', flag: 'hash-on', doc: 'Stickiness key for --strategy hash: cookie:<name> or ip.' },
+  ewmaDecayMs: { schema: setting.int(10_000, 100), env: 'BALANCER_EWMA_DECAY_MS', flag: 'ewma-decay-ms', doc: 'Time constant of the EWMA latency used by p2c-ewma.' },
+  slowStartMs: { schema: setting.int(10_000, 0), env: 'BALANCER_SLOW_START_MS', flag: 'slow-start-ms', doc: 'A re-admitted backend ramps from 10% to full weight over this time.' },
+
+  // health
+  healthPath: { schema: setting.string('/healthz'), env: 'BALANCER_HEALTH_PATH', flag: 'health-path', doc: 'Active health check path.' },
+  healthPort: { schema: setting.int(0, 0, 65535), env: 'BALANCER_HEALTH_PORT', flag: 'health-port', doc: 'Port for active checks (the app serves /healthz on its admin port); 0 = the backend port.' },
+  healthIntervalMs: {
+    schema: setting.int(0, 0),
+    env: 'BALANCER_HEALTH_INTERVAL_MS',
+    flag: 'health-interval-ms',
+    doc: 'Active check interval, e.g. 2000; 0 (default) = passive health only (the app serves /healthz on its admin port: set --health-port too).',
+  },
+  healthTimeoutMs: { schema: setting.int(1000, 1), env: 'BALANCER_HEALTH_TIMEOUT_MS', flag: 'health-timeout-ms', doc: 'Active check timeout.' },
+  healthRise: { schema: setting.int(2, 1), env: 'BALANCER_HEALTH_RISE', flag: 'health-rise', doc: 'Consecutive passing checks that bring a backend up.' },
+  healthFall: { schema: setting.int(3, 1), env: 'BALANCER_HEALTH_FALL', flag: 'health-fall', doc: 'Consecutive failing checks that take a backend down.' },
+  maxFails: { schema: setting.int(3, 1), env: 'BALANCER_MAX_FAILS', flag: 'max-fails', doc: 'Consecutive passive failures (connect errors, resets, timeouts, --fail-statuses) that eject a backend.' },
+  failTimeoutMs: { schema: setting.int(5000, 1), env: 'BALANCER_FAIL_TIMEOUT_MS', flag: 'fail-timeout-ms', doc: 'First ejection length; doubles on each failed half-open trial.' },
+  maxEjectMs: { schema: setting.int(60_000, 1), env: 'BALANCER_MAX_EJECT_MS', flag: 'max-eject-ms', doc: 'Upper bound for the ejection backoff.' },
+  failStatuses: { schema: setting.list(z.coerce.number().int().min(500).max(599), [502, 503, 504]), env: 'BALANCER_FAIL_STATUSES', flag: 'fail-status', list: true, doc: 'Backend response statuses counted as passive failures.' },
+
+  // retries
+  retries: { schema: setting.int(2, 0, 10), env: 'BALANCER_RETRIES', flag: 'retries', doc: 'Retries on another backend for a request that got no response byte (idempotent, or never sent).' },
+  retryBudgetPercent: { schema: setting.number(20, 0, 100), env: 'BALANCER_RETRY_BUDGET_PERCENT', flag: 'retry-budget-percent', doc: 'Retries allowed as a percentage of requests over the last 10 s (plus --retry-budget-min).' },
+  retryBudgetMin: { schema: setting.int(20, 0), env: 'BALANCER_RETRY_BUDGET_MIN', flag: 'retry-budget-min', doc: 'Retries always allowed per 10 s window, whatever the traffic.' },
+
+  // timeouts and limits
+  connectTimeoutMs: { schema: setting.int(3000, 1), env: 'BALANCER_CONNECT_TIMEOUT_MS', flag: 'connect-timeout-ms', doc: 'Backend connect timeout.' },
+  responseTimeoutMs: { schema: setting.int(30_000, 1), env: 'BALANCER_RESPONSE_TIMEOUT_MS', flag: 'response-timeout-ms', doc: 'Time from request sent to backend response headers (504 after).' },
+  idleTimeoutMs: { schema: setting.int(60_000, 1), env: 'BALANCER_IDLE_TIMEOUT_MS', flag: 'idle-timeout-ms', doc: 'Longest pause inside a backend response body.' },
+  keepAliveTimeoutMs: { schema: setting.int(5000, 1), env: 'BALANCER_KEEPALIVE_TIMEOUT_MS', flag: 'keepalive-timeout-ms', doc: 'Idle client keep-alive connections are closed after this.' },
+  headersTimeoutMs: { schema: setting.int(10_000, 1), env: 'BALANCER_HEADERS_TIMEOUT_MS', flag: 'headers-timeout-ms', doc: 'Client must send its request headers within this (slowloris).' },
+  requestTimeoutMs: { schema: setting.int(300_000, 0), env: 'BALANCER_REQUEST_TIMEOUT_MS', flag: 'request-timeout-ms', doc: 'Client must send its whole request within this; 0 = no limit.' },
+  maxHeaderSize: { schema: setting.int(16_384, 1024), env: 'BALANCER_MAX_HEADER_SIZE', flag: 'max-header-size', doc: 'Largest request head in bytes (431 above).' },
+  maxBodySize: { schema: setting.int(1024 * 1024 * 1024, 0), env: 'BALANCER_MAX_BODY_SIZE', flag: 'max-body-size', doc: 'Largest request body in bytes (413 above); 0 = no limit.' },
+  backendConnections: { schema: setting.int(128, 1), env: 'BALANCER_BACKEND_CONNECTIONS', flag: 'backend-connections', doc: 'Most pooled keep-alive connections per backend.' },
+  trustedProxies: { schema: setting.list(cidr), env: 'BALANCER_TRUSTED_PROXIES', flag: 'trusted-proxies', list: true, doc: 'CIDRs whose incoming X-Forwarded-* headers are kept; from anyone else they are replaced.' },
+  servedByHeader: { schema: setting.string('X-Served-By'), env: 'BALANCER_SERVED_BY_HEADER', flag: 'served-by-header', doc: 'Response header naming the backend that served.' },
+  viaName: { schema: setting.string('dramble-balancer'), env: 'BALANCER_VIA_NAME', flag: 'via-name', doc: 'Pseudonym in the Via header.' },
+
+  // TLS
+  tlsCert: { schema: setting.optionalString(), env: 'BALANCER_TLS_CERT', flag: 'tls-cert', doc: 'PEM certificate (chain) file; with --tls-key the public listener speaks HTTPS. Reloaded when the file changes.' },
+  tlsKey: { schema: setting.optionalString(), env: 'BALANCER_TLS_KEY', flag: 'tls-key', doc: 'PEM private key file.', secret: true },
+  redirectListen: { schema: setting.hostPort().optional(), env: 'BALANCER_REDIRECT_LISTEN', flag: 'redirect-listen', doc: 'Plain HTTP listener that redirects to HTTPS (used with --https-redirect).' },
+  httpsRedirect: { schema: setting.bool(false), env: 'BALANCER_HTTPS_REDIRECT', flag: 'https-redirect', doc: 'Answer plain HTTP on --redirect-listen with 308 to https://.' },
+  hsts: { schema: setting.int(0, 0), env: 'BALANCER_HSTS', flag: 'hsts', doc: 'Strict-Transport-Security max-age in seconds on HTTPS responses; 0 = off.' },
+  tlsWatchMs: { schema: setting.int(2000, 100), env: 'BALANCER_TLS_WATCH_MS', flag: 'tls-watch-ms', doc: 'How often the cert/key files are checked for changes.' },
+
+  // edge cache, compression, rate limiting (declared in src/cache/settings.ts)
+  ...cacheSettings,
+});
+
+export type BalancerConfig = ConfigOf<typeof settings>;
+
+/** Reads the config (defaults < --config file < env < flags); throws ConfigError naming the setting. */
+export function loadBalancerConfig(options: LoadOptions = {}): BalancerConfig {
+  const config = loadConfig(settings, { configFileEnv: 'BALANCER_CONFIG', ...options });
+  return checkConfig(config);
+}
+
+/** Cross-field checks the per-setting schemas cannot express. */
+export function checkConfig(config: BalancerConfig): BalancerConfig {
+  const fail = (key: string, message: string): never => {
+    throw new ConfigError(`invalid configuration:\n  setting "${key}" ${message}`, key);
+  };
+  if (config.discovery === 'dns' && !config.backendHost) fail('backendHost', '(--backend-host) is required with --discovery dns');
+  if (config.discovery === 'kubernetes' && !config.service) fail('service', '(--service) is required with --discovery kubernetes');
+  if (config.strategy === 'hash' && !config.hashOn) fail('hashOn', '(--hash-on) is required with --strategy hash');
+  // Node refuses a headers timeout longer than the whole-request timeout.
+  if (config.requestTimeoutMs > 0 && config.headersTimeoutMs > config.requestTimeoutMs) fail('headersTimeoutMs', '(--headers-timeout-ms) must not exceed --request-timeout-ms');
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) fail('tlsKey', '(--tls-cert and --tls-key) must be given together');
+  if (config.httpsRedirect && (!config.tlsCert || !config.redirectListen)) fail('httpsRedirect', '(--https-redirect) needs --tls-cert/--tls-key and --redirect-listen');
+  return config;
+}

@@ -1,0 +1,232 @@
+// The forwarding engine: picks a backend (strategy over healthy candidates), sends the request on
+// that backend's undici pool with the body streamed, and retries on another backend when the
+// attempt failed before any response byte and a retry is safe (see classify.ts) and in budget.
+import type { IncomingMessage } from 'node:http';
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import type { Logger } from '@dramble/lib';
+import type { Backend } from '../backends/backend.js';
+import type { BackendSet } from '../backends/backend-set.js';
+import type { Strategy } from '../balancing/types.js';
+import type { BalancerMetrics } from '../metrics.js';
+import { getContext, type RequestContext } from '../request/context.js';
+import { withoutHopByHop } from '../request/hop-by-hop.js';
+import { outgoingHeaders } from '../request/passes.js';
+import { classify, retryable, isIdempotent, type Failure } from './classify.js';
+import type { RetryBudget } from './retry-budget.js';
+import { BackendError, type FetchUpstream, type UpstreamResponse } from './types.js';
+
+export interface ForwardSettings {
+  retries: number;
+  hashOn: string | undefined;
+  viaName: string;
+  maxBodySize: number;
+  activeChecks: boolean;
+  failStatuses: readonly number[];
+}
+
+export interface ForwardDeps {
+  backends: BackendSet;
+  strategy: () => Strategy;
+  settings: () => ForwardSettings;
+  budget: RetryBudget;
+  metrics: BalancerMetrics;
+  logger: Logger;
+}
+
+/** The request body exceeded --max-body-size while streaming (413). */
+export class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+  constructor(readonly limit: number) {
+    super(`request body larger than ${limit} bytes`);
+  }
+}
+
+/** The request cannot be sent as it is (undici refused it: bad path or header); the client's fault. */
+export class UnsendableRequestError extends Error {
+  override readonly name = 'UnsendableRequestError';
+}
+
+/** The client went away before the backend answered. */
+export class ClientGoneError extends Error {
+  override readonly name = 'ClientGoneError';
+}
+
+/**
+ * An abort signal for undici that fires when the client connection closes. An EventEmitter made
+ * once per connection (keep-alive reuses it) instead of an AbortController per request: the
+ * latter showed up in profiles of the hot path.
+ */
+class SocketSignal extends EventEmitter {
+  aborted = false;
+  reason: Error | undefined;
+}
+
+const signals = new WeakMap<Socket, SocketSignal>();
+
+function socketSignal(socket: Socket): SocketSignal {
+  let s = signals.get(socket);
+  if (!s) {
+    const signal = new SocketSignal();
+    signal.setMaxListeners(0);
+    socket.once('close', () => {
+      signal.aborted = true;
+      signal.reason = new ClientGoneError('client closed the connection');
+      signal.emit('abort');
+    });
+    signals.set(socket, signal);
+    s = signal;
+  }
+  return s;
+}
+
+export function hasBody(req: IncomingMessage): boolean {
+  const cl = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+}
+
+function hashKeyOf(req: IncomingMessage, ctx: RequestContext, hashOn: string | undefined): string | undefined {
+  if (!hashOn) return undefined;
+  if (hashOn === 'ip') return ctx.clientIp;
+  const name = hashOn.slice('cookie:'.length);
+  const cookie = req.headers.cookie;
+  if (!cookie) return undefined;
+  for (const part of cookie.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
+  const { backends, budget, metrics, logger } = deps;
+
+  return async function fetchUpstream(req, opts): Promise<UpstreamResponse> {
+    const ctx = getContext(req);
+    if (!ctx) throw new Error('fetchUpstream needs a request that went through the balancer server');
+    const settings = deps.settings();
+    const method = opts?.method ?? req.method ?? 'GET';
+    const methodOverridden = opts?.method !== undefined && opts.method !== req.method;
+    const withBody = !methodOverridden && hasBody(req);
+    const headers = outgoingHeaders(req, ctx, { viaName: settings.viaName }, opts?.headers);
+    delete headers['expect']; // Node already answered 100-continue to the client
+    if (methodOverridden) {
+      delete headers['content-length'];
+      delete headers['content-type'];
+    }
+    const hashKey = hashKeyOf(req, ctx, settings.hashOn);
+    const strategy = deps.strategy();
+    const path = req.url ?? '/';
+
+    // Body bookkeeping: has any byte been pulled (then it cannot be replayed), did it overflow.
+    let bodyStarted = false;
+    let bodyError: Error | undefined;
+    const maxBody = settings.maxBodySize;
+    const makeBody = (): Readable =>
+      Readable.from((async function* () {
+        bodyStarted = true;
+        let n = 0;
+        try {
+          for await (const chunk of req as AsyncIterable<Buffer>) {
+            n += chunk.length;
+            if (maxBody > 0 && n > maxBody) throw (bodyError = new BodyTooLargeError(maxBody));
+            yield chunk;
+          }
+        } catch (err) {
+          bodyError ??= new ClientGoneError('client aborted the request body', { cause: err });
+          throw bodyError;
+        }
+      })(), { objectMode: false });
+
+    // Stop waiting for a backend when the client disconnects (one signal per client connection).
+    const signal = socketSignal(req.socket);
+
+    const tried = new Set<string>();
+    let retries = 0;
+    let lastFailure: { failure: Failure; backend: Backend; err: unknown } | undefined;
+    const retrySafe = !withBody && isIdempotent(method);
+    budget.recordRequest(Date.now());
+    try {
+      for (;;) {
+        const now = Date.now();
+        const { backends: eligible, trial } = backends.eligible(tried, now, retrySafe && !settings.activeChecks && retries < settings.retries);
+        const backend = eligible.length > 0 ? strategy.pick(eligible, { ...(hashKey !== undefined ? { hashKey } : {}) }) : undefined;
+        if (!backend) {
+          if (lastFailure) {
+            const { failure, backend: b, err } = lastFailure;
+            throw new BackendError(failure.kind === 'aborted' ? 'connect' : failure.kind, failure.status, `backend ${b.name} failed: ${(err as Error).message}`, { id: b.id, name: b.name }, retries, { cause: err });
+          }
+          throw new BackendError('no-backend', 503, 'no healthy backend', undefined, retries);
+        }
+        tried.add(backend.id);
+        if (trial) backend.trialInFlight = true;
+        backend.inFlight++;
+        backend.requests++;
+        backend.inFlightGauge ??= metrics.backendInFlight.labels(backend.name);
+        backend.inFlightGauge.inc();
+        const t0 = performance.now();
+        let released = false;
+        const release = (): void => {
+          if (released) return;
+          released = true;
+          backend.inFlight--;
+          if (trial) backend.trialInFlight = false;
+          backend.inFlightGauge?.dec();
+        };
+        try {
+          const r = await backend.pool.request({
+            path,
+            method: method as 'GET',
+            headers,
+            body: withBody ? makeBody() : null,
+            signal,
+          });
+          const t1 = performance.now();
+          backend.recordLatency(t1 - t0, Date.now());
+          backend.event({ type: settings.failStatuses.includes(r.statusCode) ? 'request-fail' : 'request-ok', now: Date.now() });
+          r.body.once('close', release);
+          ctx.backend = backend.name;
+          ctx.retries = retries;
+          return {
+            status: r.statusCode,
+            headers: withoutHopByHop(r.headers as Record<string, string | string[]>),
+            body: r.body,
+            backend: { id: backend.id, name: backend.name },
+            retries,
+          };
+        } catch (err) {
+          release();
+          if (bodyError) throw bodyError;
+          if (signal.aborted) throw new ClientGoneError('client closed the connection', { cause: err });
+          // Refused before any I/O: no backend is at fault and another would refuse it too.
+          if ((err as { code?: string }).code === 'UND_ERR_INVALID_ARG') throw new UnsendableRequestError((err as Error).message, { cause: err });
+          const failure = classify(err);
+          lastFailure = { failure, backend, err };
+          if (failure.backendFault) {
+            const before = backend.health.ejections;
+            backend.failures++;
+            backend.event({ type: 'request-fail', now: Date.now() });
+            metrics.backendErrors.inc({ backend: backend.name, kind: failure.kind });
+            if (backend.health.ejections > before) {
+              metrics.ejections.inc({ backend: backend.name });
+              logger.warn({ backend: backend.id, backendName: backend.name, fails: backend.health.fails, ejectedForMs: backend.health.backoffMs }, 'backend ejected');
+            }
+          }
+          logger.debug({ err, backend: backend.id, requestId: ctx.id, attempt: retries + 1 }, 'backend attempt failed');
+          if (retries < settings.retries && retryable(failure, method, bodyStarted)) {
+            if (budget.tryRetry(Date.now())) {
+              retries++;
+              metrics.retries.inc({ reason: failure.kind });
+              continue;
+            }
+            metrics.retriesDenied.inc();
+          }
+          throw new BackendError(failure.kind === 'aborted' ? 'connect' : failure.kind, failure.status, `backend ${backend.name} failed: ${(err as Error).message}`, { id: backend.id, name: backend.name }, retries, { cause: err });
+        }
+      }
+    } finally {
+      ctx.retries = retries;
+    }
+  };
+}

@@ -1,0 +1,20 @@
+// What tests and other tools import from @dramble/balancer.
+export { settings, loadBalancerConfig, checkConfig, type BalancerConfig } from './config.js';
+export { startBalancer, type Balancer, type BalancerDeps } from './server.js';
+export { createStrategy, type Strategy, type Candidate, type PickRequest, type StrategyName } from './balancing/index.js';
+export { createRoundRobin } from './balancing/round-robin.js';
+export { createLeastOutstanding } from './balancing/least-outstanding.js';
+export { createP2cEwma, cost as p2cCost } from './balancing/p2c-ewma.js';
+export { createConsistentHash, hash32 } from './balancing/consistent-hash.js';
+export { updateEwma, type Ewma } from './balancing/ewma.js';
+export * from './health/state-machine.js';
+export { framingProblem } from './request/smuggling.js';
+export { withoutHopByHop, HOP_BY_HOP } from './request/hop-by-hop.js';
+export { TrustedProxies } from './request/trusted-proxies.js';
+export { classify, retryable, isIdempotent } from './forward/classify.js';
+export { RetryBudget } from './forward/retry-budget.js';
+export { BackendError, type UpstreamResponse, type FetchUpstream, type WriteUpstream } from './forward/types.js';
+export { renderError, wantsJson } from './errors/pages.js';
+export { createStaticDiscovery, parseBackendUrl } from './discovery/static.js';
+export { createDnsDiscovery } from './discovery/dns.js';
+export type { BackendTarget, Discovery } from './discovery/types.js';

@@ -1,0 +1,41 @@
+// The balancer's Prometheus metrics (the cache adds its own in src/cache/metrics.ts).
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export interface BalancerMetrics {
+  requests: Counter<'code' | 'backend'>;
+  duration: Histogram<'backend'>;
+  inFlight: Gauge;
+  backendInFlight: Gauge<'backend'>;
+  retries: Counter<'reason'>;
+  retriesDenied: Counter;
+  ejections: Counter<'backend'>;
+  backendHealth: Gauge<'backend' | 'state'>;
+  backendErrors: Counter<'backend' | 'kind'>;
+  rejected: Counter<'reason'>;
+}
+
+export function createBalancerMetrics(registry: Registry): BalancerMetrics {
+  const registers = [registry];
+  return {
+    requests: new Counter({ name: 'dramble_balancer_requests_total', help: 'Requests answered, by status class (2xx..5xx) and backend ("-" = answered by the balancer itself)', labelNames: ['code', 'backend'] as const, registers }),
+    duration: new Histogram({
+      name: 'dramble_balancer_request_duration_seconds',
+      help: 'Time from request start to the last response byte',
+      labelNames: ['backend'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    inFlight: new Gauge({ name: 'dramble_balancer_in_flight_requests', help: 'Requests being answered now', registers }),
+    backendInFlight: new Gauge({ name: 'dramble_balancer_backend_in_flight_requests', help: 'Requests in flight per backend', labelNames: ['backend'] as const, registers }),
+    retries: new Counter({ name: 'dramble_balancer_retries_total', help: 'Requests retried on another backend, by reason', labelNames: ['reason'] as const, registers }),
+    retriesDenied: new Counter({ name: 'dramble_balancer_retries_denied_total', help: 'Retries not made because the retry budget was spent', registers }),
+    ejections: new Counter({ name: 'dramble_balancer_ejections_total', help: 'Passive ejections of a backend', labelNames: ['backend'] as const, registers }),
+    backendHealth: new Gauge({ name: 'dramble_balancer_backend_health', help: '1 for the current health state of each backend (healthy, down, ejected, half-open)', labelNames: ['backend', 'state'] as const, registers }),
+    backendErrors: new Counter({ name: 'dramble_balancer_backend_errors_total', help: 'Failed backend attempts by kind (connect, timeout, protocol)', labelNames: ['backend', 'kind'] as const, registers }),
+    rejected: new Counter({ name: 'dramble_balancer_rejected_requests_total', help: 'Requests refused before forwarding (bad framing, too large, ...)', labelNames: ['reason'] as const, registers }),
+  };
+}
+
+export function statusClass(status: number): string {
+  return `${Math.floor(status / 100)}xx`;
+}

@@ -1,0 +1,37 @@
+// Works out who the client is and the request id when a request arrives.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { normaliseIp, type RequestContext } from './context.js';
+import type { TrustedProxies } from './trusted-proxies.js';
+
+const VALID_ID = /^[\w.:@/+=-]{1,128}$/;
+
+export function createContext(req: IncomingMessage, trusted: TrustedProxies, tls: boolean): RequestContext {
+  const peer = normaliseIp(req.socket.remoteAddress);
+  const trustedPeer = trusted.has(peer);
+  let clientIp = peer;
+  if (trustedPeer) {
+    // Walk X-Forwarded-For from the right; the first address not a trusted proxy is the client.
+    const xff = req.headers['x-forwarded-for'];
+    const chain = (Array.isArray(xff) ? xff.join(',') : (xff ?? '')).split(',').map((s) => s.trim()).filter(Boolean);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      clientIp = normaliseIp(chain[i]);
+      if (!trusted.has(clientIp)) break;
+    }
+  }
+  const incomingProto = trustedPeer ? headerValue(req.headers['x-forwarded-proto']) : undefined;
+  const incomingId = headerValue(req.headers['x-request-id']);
+  return {
+    id: incomingId !== undefined && VALID_ID.test(incomingId) ? incomingId : randomUUID(),
+    peer,
+    clientIp,
+    trustedPeer,
+    proto: incomingProto === 'https' || incomingProto === 'http' ? incomingProto : tls ? 'https' : 'http',
+    start: performance.now(),
+    retries: 0,
+  };
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

@@ -1,0 +1,13 @@
+// What the manager should do about a problem: one action on one instance, or nothing.
+
+export type Plan =
+  | { action: 'none'; reason: string }
+  | { action: 'failover'; candidateId: string }
+  | { action: 'fence'; instanceId: string }
+  | { action: 'setReadOnly'; instanceId: string }
+  | { action: 'setWritable'; instanceId: string }
+  | { action: 'quarantine'; instanceId: string; errantGtids: string[] }
+  | { action: 'rejoin'; instanceId: string }
+  | { action: 'startReplication'; instanceId: string };
+
+export const noPlan = (reason: string): Plan => ({ action: 'none', reason });

@@ -1,0 +1,67 @@
+// Plain data the analysis works on: what the probes saw of every instance plus the manager's own
+// memory (current primary, quarantined instances, last failover). No sockets, no clocks.
+import type { ReplicationStatus } from '../flavor/types.js';
+
+export interface SemiSyncState {
+  sourceEnabled: boolean;
+  replicaEnabled: boolean;
+  /** The source is currently waiting for acks (falls back to async after a timeout). */
+  sourceActive: boolean;
+  clients: number;
+}
+
+export interface InstanceSnapshot {
+  id: string;
+  host: string;
+  port: number;
+  /** Lower is preferred when promoting (the order of --instances). */
+  priority: number;
+  reachable: boolean;
+  consecutiveFailures: number;
+  /** When the current run of failed probes began (ms), null while reachable. */
+  firstFailureAt: number | null;
+  lastError: string | null;
+  serverId: number | null;
+  readOnly: boolean | null;
+  version: string | null;
+  gtidBinlogPos: string;
+  gtidCurrentPos: string;
+  gtidSlavePos: string;
+  gtidBinlogState: string;
+  replication: ReplicationStatus | null;
+  /** Manager-clock time (ms) stored in the heartbeat row this instance has applied. */
+  heartbeatTs: number | null;
+  semiSync: SemiSyncState | null;
+  probedAt: number;
+}
+
+export interface AnalysisPolicy {
+  failoverAfterProbes: number;
+  failoverMinMs: number;
+  failoverCooldownMs: number;
+  maxPromotionLagSeconds: number;
+  laggingReplicaSeconds: number;
+  autoRejoin: boolean;
+}
+
+export interface TopologySnapshot {
+  now: number;
+  primaryId: string | null;
+  instances: InstanceSnapshot[];
+  /** Instances fenced by the manager (old primaries, errant ones): id -> reason. */
+  quarantined: Record<string, string>;
+  /** Errant GTIDs last computed per instance, kept for when the primary cannot be asked. */
+  knownErrant: Record<string, string[]>;
+  lastFailoverAt: number | null;
+  policy: AnalysisPolicy;
+}
+
+export function emptyInstance(id: string, host: string, port: number, priority: number): InstanceSnapshot {
+  return {
+    id, host, port, priority,
+    reachable: false, consecutiveFailures: 0, firstFailureAt: null, lastError: null,
+    serverId: null, readOnly: null, version: null,
+    gtidBinlogPos: '', gtidCurrentPos: '', gtidSlavePos: '', gtidBinlogState: '',
+    replication: null, heartbeatTs: null, semiSync: null, probedAt: 0,
+  };
+}

@@ -1,0 +1,57 @@
+// MySQL 8 dialect: CHANGE REPLICATION SOURCE TO ... SOURCE_AUTO_POSITION, SHOW REPLICA STATUS,
+// gtid_executed, super_read_only. Statements only; the test servers here are MariaDB.
+import type { ChangeSourceOptions, Flavor, ReplicationStatus } from './types.js';
+import { quote, num, str, ioState } from './sql.js';
+
+export const mysql: Flavor = {
+  name: 'mysql',
+  // MySQL has one GTID set (gtid_executed); it stands in for every MariaDB position variable.
+  variablesSql:
+    'SELECT @@server_id AS server_id, @@read_only AS read_only, @@version AS version, @@gtid_executed AS gtid_binlog_pos, ' +
+    '@@gtid_executed AS gtid_current_pos, @@gtid_executed AS gtid_slave_pos, @@gtid_executed AS gtid_binlog_state, ' +
+    '0 AS semi_master, 0 AS semi_replica',
+  replicaStatusSql: 'SHOW REPLICA STATUS',
+  semiSyncStatusSql: "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_source_status', 'Rpl_semi_sync_source_clients', 'Rpl_semi_sync_replica_status')",
+  parseReplicaStatus(row): ReplicationStatus {
+    return {
+      sourceHost: str(row['Source_Host']),
+      sourcePort: num(row['Source_Port']) ?? 0,
+      sourceServerId: num(row['Source_Server_Id']) || null,
+      ioRunning: ioState(row['Replica_IO_Running']),
+      sqlRunning: str(row['Replica_SQL_Running']) === 'Yes',
+      lastIoErrno: num(row['Last_IO_Errno']) ?? 0,
+      lastIoError: str(row['Last_IO_Error']),
+      lastSqlErrno: num(row['Last_SQL_Errno']) ?? 0,
+      lastSqlError: str(row['Last_SQL_Error']),
+      secondsBehindSource: num(row['Seconds_Behind_Source']),
+      gtidIoPos: str(row['Retrieved_Gtid_Set']),
+      usingGtid: str(row['Auto_Position']) === '1',
+    };
+  },
+  changeSource(o: ChangeSourceOptions): string {
+    return (
+      `CHANGE REPLICATION SOURCE TO SOURCE_HOST=${quote(o.host)}, SOURCE_PORT=${o.port}, SOURCE_USER=${quote(o.user)}, ` +
+      `SOURCE_PASSWORD=${quote(o.password)}, SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=${o.connectRetrySeconds}, ` +
+      `SOURCE_HEARTBEAT_PERIOD=${o.heartbeatPeriodSeconds}, GET_SOURCE_PUBLIC_KEY=1`
+    );
+  },
+  startReplica: 'START REPLICA',
+  stopReplica: 'STOP REPLICA',
+  stopIoThread: 'STOP REPLICA IO_THREAD',
+  resetReplicaAll: 'RESET REPLICA ALL',
+  waitForGtid: (position, timeoutSeconds) => ({ sql: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS r', params: [position, timeoutSeconds] }),
+  // super_read_only also stops users with SUPER/CONNECTION_ADMIN, which read_only alone lets through.
+  fence: ['SET GLOBAL super_read_only=ON'],
+  unfence: ['SET GLOBAL super_read_only=OFF', 'SET GLOBAL read_only=OFF'],
+  semiSyncEnable: () => [
+    "INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'",
+    "INSTALL PLUGIN rpl_semi_sync_replica SONAME 'semisync_replica.so'",
+    'SET GLOBAL rpl_semi_sync_replica_enabled=ON',
+    'SET GLOBAL rpl_semi_sync_source_wait_point=AFTER_SYNC',
+  ],
+  semiSyncSource: (on) => `SET GLOBAL rpl_semi_sync_source_enabled=${on ? 'ON' : 'OFF'}`,
+  replicaNetTimeoutSql: (s) => `SET GLOBAL replica_net_timeout=${s}`,
+  replicaNetTimeoutVar: 'replica_net_timeout',
+  semiSyncVars: { source: 'rpl_semi_sync_source_enabled', replica: 'rpl_semi_sync_replica_enabled', waitPoint: 'rpl_semi_sync_source_wait_point' },
+  replicationGrant: (user) => `GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO ${quote(user)}@'%'`,
+};

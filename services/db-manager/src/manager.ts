@@ -1,0 +1,495 @@
+// The manager loop: probe every instance, analyse the snapshot, act on the plan (only while
+// leader), publish the topology. API calls (switchover, rejoin) run through the same lock so that
+// exactly one recovery runs at a time.
+import type { Logger } from '@dramble/lib';
+import type { Registry } from 'prom-client';
+import { analyze, type Analysis } from './analysis/analyze.js';
+import { chooseCandidate } from './analysis/candidate.js';
+import { lagSeconds, replicatesFrom } from './analysis/derive.js';
+import { inferPrimary } from './analysis/infer.js';
+import type { Plan } from './analysis/plan.js';
+import { emptyInstance, type AnalysisPolicy, type InstanceSnapshot, type TopologySnapshot } from './analysis/snapshot.js';
+import { ConflictError, NotFoundError } from './errors.js';
+import { EventLog, type EventType, type ManagerEvent } from './events.js';
+import { flavorFor, type Flavor } from './flavor/index.js';
+import type { LeaderElection } from './ha/types.js';
+import { createHookRunner } from './hooks.js';
+import { createMetrics, ROLES, type ManagerMetrics, type Role } from './metrics.js';
+import { errorText, type Credentials, type Target } from './probe/connection.js';
+import { HeartbeatWriter } from './probe/heartbeat.js';
+import { InstanceProbe } from './probe/instance-probe.js';
+import type { PublishedTopology, TopologyPublisher } from './publish/redis-topology.js';
+import { createLocalPublisher } from './publish/redis-topology.js';
+import { bootstrap, type BootstrapResult } from './recovery/bootstrap.js';
+import type { RecoveryContext } from './recovery/context.js';
+import { failover, type FailoverResult } from './recovery/failover.js';
+import { fenceInstance, setReadOnly, setWritable, startReplication } from './recovery/fence.js';
+import { ErrantGtidError, rejoin } from './recovery/rejoin.js';
+import { switchover, type SwitchoverResult } from './recovery/switchover.js';
+
+export interface ManagerOptions extends AnalysisPolicy {
+  instances: Target[];
+  credentials: Credentials;
+  replication: Credentials;
+  preferredPrimary?: string | undefined;
+  flavor: 'auto' | 'mariadb' | 'mysql';
+  probeIntervalMs: number;
+  probeTimeoutMs: number;
+  semiSync: boolean;
+  bootstrap: boolean;
+  switchoverTimeoutMs: number;
+  hookCommand?: string | undefined;
+}
+
+export interface ManagerDeps {
+  logger: Logger;
+  registry: Registry;
+  publisher?: TopologyPublisher;
+  election?: LeaderElection;
+  /** Called with the new topology whenever primary or replica set changes (e.g. the pod labeler). */
+  onTopologyChange?: (t: PublishedTopology) => Promise<void> | void;
+}
+
+export interface InstanceView {
+  id: string;
+  host: string;
+  port: number;
+  role: Role;
+  reachable: boolean;
+  healthy: boolean;
+  readOnly: boolean | null;
+  serverId: number | null;
+  lagSeconds: number | null;
+  gtid: string;
+  gtidBinlogPos: string;
+  replication: { source: string; ioRunning: string; sqlRunning: boolean; lastIoError: string; lastSqlError: string } | null;
+  semiSync: InstanceSnapshot['semiSync'];
+  quarantined: string | null;
+  errantGtids: string[];
+  lastError: string | null;
+}
+
+export interface TopologyView {
+  primary: string | null;
+  epoch: number;
+  leader: boolean;
+  problem: Analysis['problem'];
+  problems: Analysis['problems'];
+  instances: InstanceView[];
+}
+
+const REPUBLISH_MS = 5000;
+
+export class Manager {
+  private readonly probes: InstanceProbe[];
+  private readonly states = new Map<string, InstanceSnapshot>();
+  private readonly heartbeat: HeartbeatWriter;
+  readonly events: EventLog;
+  private readonly metrics: ManagerMetrics;
+  private readonly publisher: TopologyPublisher;
+  primaryId: string | null = null;
+  private quarantined: Record<string, string> = {};
+  private knownErrant: Record<string, string[]> = {};
+  private lastFailoverAt: number | null = null;
+  epoch = 0;
+  private analysis: Analysis | null = null;
+  private busy: string | null = null;
+  /** Bumped by every recovery, so a tick never acts on probes taken before it. */
+  private generation = 0;
+  private bootstrapped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private publishedSignature = '';
+  private publishedAt = 0;
+  private lastProblemKey = '';
+  private ticks = 0;
+  private tickWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly options: ManagerOptions,
+    private readonly deps: ManagerDeps,
+  ) {
+    this.probes = options.instances.map((t) => new InstanceProbe(t, options.credentials, options.probeTimeoutMs, options.flavor));
+    options.instances.forEach((t, i) => this.states.set(t.id, emptyInstance(t.id, t.host, t.port, i)));
+    this.heartbeat = new HeartbeatWriter(options.credentials, options.probeTimeoutMs);
+    this.events = new EventLog(deps.logger);
+    this.events.onEvent(createHookRunner(options.hookCommand, deps.logger));
+    this.metrics = createMetrics(deps.registry);
+    this.publisher = deps.publisher ?? createLocalPublisher();
+    deps.election?.onChange((leader) => {
+      this.metrics.leader.set(leader ? 1 : 0);
+      this.events.add('leader', leader ? 'this manager is now the leader' : 'this manager lost the leadership');
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.deps.election ? this.deps.election.isLeader : true;
+  }
+
+  private get flavor(): Flavor {
+    return this.probes.find((p) => this.states.get(p.target.id)?.reachable)?.flavor ?? flavorFor(this.options.flavor);
+  }
+
+  start(): void {
+    const loop = async (): Promise<void> => {
+      if (this.stopped) return;
+      const t0 = Date.now();
+      this.running = this.tick().catch((err: unknown) => this.deps.logger.error({ err }, 'manager tick failed'));
+      await this.running;
+      if (this.stopped) return;
+      this.timer = setTimeout(() => void loop(), Math.max(0, this.options.probeIntervalMs - (Date.now() - t0)));
+    };
+    void loop();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await this.heartbeat.pause();
+    this.heartbeat.drop();
+    for (const p of this.probes) p.close();
+    await this.publisher.close();
+  }
+
+  /** Resolves after `n` more ticks have completed (tests wait on probes instead of sleeping). */
+  waitTicks(n = 1): Promise<void> {
+    const target = this.ticks + n;
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.ticks >= target) resolve();
+        else this.tickWaiters.push(check);
+      };
+      check();
+    });
+  }
+
+  private recoveryContext(): RecoveryContext {
+    return {
+      creds: this.options.credentials,
+      replication: this.options.replication,
+      flavor: this.flavor,
+      connectTimeoutMs: Math.max(this.options.probeTimeoutMs, 500),
+      statementTimeoutMs: 10_000,
+      semiSync: this.options.semiSync,
+      step: (message, data) => this.events.add('step', message, data),
+    };
+  }
+
+  async tick(): Promise<void> {
+    const generation = this.generation;
+    const results = await Promise.all(this.probes.map((p) => p.probe()));
+    for (const [i, r] of results.entries()) {
+      const prev = this.states.get(r.id)!;
+      const failures = r.reachable ? 0 : prev.consecutiveFailures + 1;
+      // An unreachable instance keeps its last known server_id: replicas still name it as their source.
+      this.states.set(r.id, { ...r, serverId: r.serverId ?? prev.serverId, priority: i, consecutiveFailures: failures, firstFailureAt: r.reachable ? null : (prev.firstFailureAt ?? r.probedAt) });
+    }
+    try {
+      if (!this.isLeader || this.busy !== null || generation !== this.generation) return;
+      if (this.options.bootstrap && !this.bootstrapped) {
+        // The probes of this tick predate the bootstrap: analyse fresh ones next tick.
+        await this.runBootstrap();
+        return;
+      }
+      if (this.primaryId === null) {
+        this.primaryId = inferPrimary(this.snapshot());
+        if (this.primaryId) this.events.add('bootstrap', `found primary ${this.primaryId}`, { primary: this.primaryId });
+      }
+      const snap = this.snapshot();
+      this.analysis = analyze(snap);
+      this.knownErrant = this.analysis.errant;
+      this.liftQuarantines(snap);
+      this.noteProblems(this.analysis);
+      const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
+      if (primary?.reachable && primary.readOnly === false) this.heartbeat.beat(primary, Date.now());
+      if (this.analysis.plan.action !== 'none') await this.exclusive(`automatic ${this.analysis.plan.action}`, () => this.execute(this.analysis!.plan, snap));
+      await this.publishIfChanged();
+    } finally {
+      if (!this.isLeader || this.analysis === null) this.analysis = analyze(this.snapshot());
+      this.updateMetrics();
+      this.ticks++;
+      const waiters = this.tickWaiters;
+      this.tickWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  snapshot(): TopologySnapshot {
+    const o = this.options;
+    return {
+      now: Date.now(),
+      primaryId: this.primaryId,
+      instances: [...this.states.values()],
+      quarantined: { ...this.quarantined },
+      knownErrant: { ...this.knownErrant },
+      lastFailoverAt: this.lastFailoverAt,
+      policy: { failoverAfterProbes: o.failoverAfterProbes, failoverMinMs: o.failoverMinMs, failoverCooldownMs: o.failoverCooldownMs, maxPromotionLagSeconds: o.maxPromotionLagSeconds, laggingReplicaSeconds: o.laggingReplicaSeconds, autoRejoin: o.autoRejoin },
+    };
+  }
+
+  private async runBootstrap(): Promise<BootstrapResult | undefined> {
+    try {
+      const r = await this.exclusive('bootstrap', () => bootstrap(this.recoveryContext(), this.options.instances, { preferredPrimary: this.options.preferredPrimary, semiSync: this.options.semiSync }));
+      this.bootstrapped = true;
+      this.primaryId = r.primaryId;
+      this.events.add('bootstrap', r.changes.length ? `bootstrap: primary ${r.primaryId}, ${r.changes.length} change(s)` : `bootstrap: primary ${r.primaryId}, nothing to change`, { ...r });
+      return r;
+    } catch (err) {
+      this.events.add('recovery-failed', `bootstrap failed: ${errorText(err)}`);
+      return undefined;
+    }
+  }
+
+  /** An instance quarantined for errant GTIDs that now has none and replicates cleanly from the primary is trusted again. */
+  private liftQuarantines(snap: TopologySnapshot): void {
+    if (!this.primaryId || !this.states.get(this.primaryId)?.reachable) return;
+    for (const [id, reason] of Object.entries(this.quarantined)) {
+      const i = this.states.get(id);
+      const r = i?.replication;
+      if (!i?.reachable || !reason.startsWith('errant') || (this.knownErrant[id]?.length ?? 0) > 0) continue;
+      if (r && r.ioRunning === 'Yes' && r.sqlRunning && replicatesFrom(snap, i, this.primaryId)) {
+        delete this.quarantined[id];
+        this.events.add('repair', `${id} no longer has errant GTIDs and replicates from ${this.primaryId}: quarantine lifted`, { instance: id });
+      }
+    }
+  }
+
+  private noteProblems(a: Analysis): void {
+    const key = a.problems.map((p) => `${p.code}:${p.instanceId ?? ''}`).join(' ');
+    if (key === this.lastProblemKey) return;
+    this.lastProblemKey = key;
+    this.events.add('problem', a.problem ? `${a.problem.code}${a.problem.instanceId ? ` on ${a.problem.instanceId}` : ''}: ${a.problem.detail}` : 'topology healthy', {
+      problems: a.problems.map((p) => ({ code: p.code, instance: p.instanceId, detail: p.detail })),
+    });
+  }
+
+  private async exclusive<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.busy !== null) throw new ConflictError(`another operation is running: ${this.busy}`);
+    this.busy = what;
+    try {
+      return await fn();
+    } finally {
+      this.busy = null;
+      this.generation++;
+    }
+  }
+
+  private target(id: string): InstanceSnapshot {
+    const s = this.states.get(id);
+    if (!s) throw new NotFoundError(`no instance "${id}" (known: ${[...this.states.keys()].join(', ')})`);
+    return s;
+  }
+
+  private async execute(plan: Plan, snap: TopologySnapshot): Promise<void> {
+    const ctx = this.recoveryContext();
+    try {
+      switch (plan.action) {
+        case 'none':
+          return;
+        case 'failover':
+          await this.runFailover(snap, plan.candidateId);
+          return;
+        case 'fence':
+          await fenceInstance(ctx, this.target(plan.instanceId), { killConnections: true });
+          this.quarantined[plan.instanceId] ??= 'was writable beside the primary';
+          this.events.add('fence', `fenced ${plan.instanceId}: writable beside the primary ${this.primaryId}`, { instance: plan.instanceId });
+          return;
+        case 'quarantine':
+          await setReadOnly(ctx, this.target(plan.instanceId));
+          this.quarantined[plan.instanceId] = `errant GTIDs ${plan.errantGtids.join(',')}`;
+          this.events.add('quarantine', `quarantined ${plan.instanceId}: errant GTIDs ${plan.errantGtids.join(',')}`, { instance: plan.instanceId, errantGtids: plan.errantGtids });
+          return;
+        case 'setReadOnly':
+          await setReadOnly(ctx, this.target(plan.instanceId));
+          this.events.add('repair', `set replica ${plan.instanceId} read-only`, { instance: plan.instanceId });
+          return;
+        case 'setWritable':
+          await setWritable(ctx, this.target(plan.instanceId));
+          this.events.add('repair', `made primary ${plan.instanceId} writable`, { instance: plan.instanceId });
+          return;
+        case 'startReplication':
+          await startReplication(ctx, this.target(plan.instanceId));
+          this.events.add('repair', `started replication on ${plan.instanceId}`, { instance: plan.instanceId });
+          return;
+        case 'rejoin':
+          await this.runRejoin(plan.instanceId);
+          return;
+      }
+    } catch (err) {
+      if (err instanceof ErrantGtidError) return;
+      this.events.add('recovery-failed', `${plan.action} failed: ${errorText(err)}`, { plan });
+    }
+  }
+
+  private async runFailover(snap: TopologySnapshot, candidateId: string): Promise<FailoverResult> {
+    const old = snap.primaryId ? snap.instances.find((i) => i.id === snap.primaryId) : undefined;
+    const detectedAfterMs = old?.firstFailureAt ? snap.now - old.firstFailureAt : null;
+    await this.heartbeat.pause();
+    try {
+      const r = await failover(this.recoveryContext(), snap, candidateId, { relayApplyTimeoutMs: 30_000 });
+      this.primaryId = r.newPrimaryId;
+      if (r.oldPrimaryId) this.quarantined[r.oldPrimaryId] = `old primary, failed over at ${new Date().toISOString()}`;
+      delete this.quarantined[r.newPrimaryId];
+      this.lastFailoverAt = Date.now();
+      this.metrics.failovers.inc();
+      this.metrics.lastFailoverSeconds.set(r.durationMs / 1000);
+      this.events.add('failover', `failed over from ${r.oldPrimaryId} to ${r.newPrimaryId} in ${r.durationMs} ms`, { ...r, detectedAfterMs });
+      await this.publishIfChanged();
+      return r;
+    } finally {
+      this.heartbeat.resume();
+    }
+  }
+
+  private async runRejoin(id: string): Promise<void> {
+    const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
+    if (!primary) throw new ConflictError('no primary to rejoin to');
+    try {
+      await rejoin(this.recoveryContext(), this.target(id), primary);
+      delete this.quarantined[id];
+      delete this.knownErrant[id];
+      this.events.add('rejoin', `${id} rejoined as a replica of ${primary.id}`, { instance: id, primary: primary.id });
+    } catch (err) {
+      if (err instanceof ErrantGtidError) {
+        this.quarantined[id] = `errant GTIDs ${err.errantGtids.join(',')}`;
+        this.knownErrant[id] = err.errantGtids;
+        this.events.add('quarantine', err.message, { instance: id, errantGtids: err.errantGtids });
+      }
+      throw err;
+    }
+  }
+
+  /** POST /api/switchover: to `targetId` or the best replica. */
+  async switchover(targetId?: string): Promise<SwitchoverResult> {
+    if (targetId !== undefined) this.target(targetId);
+    if (!this.isLeader) throw new ConflictError(`this manager is not the leader (leader: ${this.deps.election?.holder ?? 'unknown'})`);
+    const snap = this.snapshot();
+    const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
+    if (!primary?.reachable) throw new ConflictError('the primary is not reachable: a switchover needs a live primary');
+    if (targetId === primary.id) throw new ConflictError(`${targetId} is already the primary`);
+    const { candidate, rejected } = chooseCandidate(snap, analyze(snap).errant, targetId === undefined ? {} : { target: targetId });
+    if (!candidate) throw new ConflictError(`no eligible switchover target: ${rejected.map((r) => `${r.id}: ${r.reason}`).join('; ')}`, { rejected });
+    return this.exclusive(`switchover to ${candidate.id}`, async () => {
+      await this.heartbeat.pause();
+      try {
+        const r = await switchover(this.recoveryContext(), snap, candidate.id, { timeoutMs: this.options.switchoverTimeoutMs }, {
+          promoted: async (id) => {
+            this.primaryId = id;
+            delete this.quarantined[id];
+            await this.publishIfChanged();
+          },
+        });
+        this.metrics.switchovers.inc();
+        this.metrics.lastSwitchoverSeconds.set(r.durationMs / 1000);
+        this.events.add('switchover', `switched over from ${r.oldPrimaryId} to ${r.newPrimaryId} in ${r.durationMs} ms (writes refused ${r.readOnlyMs} ms)`, { ...r });
+        return r;
+      } catch (err) {
+        this.events.add('recovery-failed', `switchover failed: ${errorText(err)}`);
+        throw err;
+      } finally {
+        this.heartbeat.resume();
+      }
+    });
+  }
+
+  /** POST /api/instances/:id/rejoin. */
+  async rejoinInstance(id: string): Promise<void> {
+    this.target(id);
+    if (!this.isLeader) throw new ConflictError('this manager is not the leader');
+    if (id === this.primaryId) throw new ConflictError(`${id} is the primary`);
+    const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
+    if (!primary?.reachable) throw new ConflictError('the primary is not reachable');
+    if (!this.states.get(id)!.reachable) throw new ConflictError(`${id} is not reachable`);
+    await this.exclusive(`rejoin ${id}`, async () => {
+      try {
+        await this.runRejoin(id);
+      } catch (err) {
+        if (err instanceof ErrantGtidError) throw new ConflictError(err.message, { errantGtids: err.errantGtids });
+        throw err;
+      }
+    });
+  }
+
+  published(): PublishedTopology {
+    const snap = this.snapshot();
+    const p = this.primaryId ? this.states.get(this.primaryId) : undefined;
+    const errant = this.analysis?.errant ?? {};
+    const replicas = snap.instances
+      .filter((i) => i.id !== this.primaryId && i.reachable && this.primaryId !== null && replicatesFrom(snap, i, this.primaryId) && i.replication?.sqlRunning && this.quarantined[i.id] === undefined && !(errant[i.id]?.length))
+      .map((i) => ({ id: i.id, host: i.host, port: i.port, lagSeconds: roundLag(lagSeconds(snap, i)) }));
+    return { epoch: this.epoch, primary: p ? { id: p.id, host: p.host, port: p.port } : null, replicas };
+  }
+
+  private async publishIfChanged(): Promise<void> {
+    if (!this.isLeader) return;
+    const t = this.published();
+    const signature = JSON.stringify([t.primary?.id ?? null, t.replicas.map((r) => r.id).sort()]);
+    const changed = signature !== this.publishedSignature;
+    if (!changed && Date.now() - this.publishedAt < REPUBLISH_MS) return;
+    try {
+      if (changed) this.epoch = await this.publisher.nextEpoch();
+      const out = { ...t, epoch: this.epoch };
+      await this.publisher.publish(out);
+      this.publishedAt = Date.now();
+      if (changed) {
+        this.publishedSignature = signature;
+        this.events.add('step', `published topology epoch ${this.epoch}: primary ${out.primary?.id ?? 'none'}, replicas ${out.replicas.map((r) => r.id).join(', ') || 'none'}`, { epoch: this.epoch });
+        await this.deps.onTopologyChange?.(out);
+      }
+    } catch (err) {
+      this.deps.logger.warn({ err: errorText(err) }, 'publishing the topology failed; retrying next probe');
+    }
+  }
+
+  view(): TopologyView {
+    const snap = this.snapshot();
+    const a = this.analysis ?? analyze(snap);
+    const instances = snap.instances.map((i): InstanceView => {
+      const errant = a.errant[i.id] ?? [];
+      const role = roleOf(snap, i, errant, this.quarantined[i.id]);
+      const r = i.replication;
+      const healthy =
+        i.reachable &&
+        (role === 'primary' ? i.readOnly === false : role === 'replica' && r !== null && r.ioRunning === 'Yes' && r.sqlRunning && i.readOnly === true);
+      return {
+        id: i.id, host: i.host, port: i.port, role, reachable: i.reachable, healthy, readOnly: i.readOnly, serverId: i.serverId,
+        lagSeconds: roundLag(lagSeconds(snap, i)), gtid: i.gtidCurrentPos, gtidBinlogPos: i.gtidBinlogPos,
+        replication: r ? { source: `${r.sourceHost}:${r.sourcePort}`, ioRunning: r.ioRunning, sqlRunning: r.sqlRunning, lastIoError: r.lastIoError, lastSqlError: r.lastSqlError } : null,
+        semiSync: i.semiSync, quarantined: this.quarantined[i.id] ?? null, errantGtids: errant, lastError: i.lastError,
+      };
+    });
+    return { primary: this.primaryId, epoch: this.epoch, leader: this.isLeader, problem: a.problem, problems: a.problems, instances };
+  }
+
+  private updateMetrics(): void {
+    const v = this.view();
+    this.metrics.leader.set(this.isLeader ? 1 : 0);
+    for (const i of v.instances) {
+      this.metrics.up.set({ instance: i.id }, i.reachable ? 1 : 0);
+      for (const role of ROLES) this.metrics.role.set({ instance: i.id, role }, role === i.role ? 1 : 0);
+      if (i.lagSeconds !== null) this.metrics.lag.set({ instance: i.id }, i.lagSeconds);
+      this.metrics.errant.set({ instance: i.id }, i.errantGtids.length);
+    }
+  }
+
+  eventList(limit?: number): ManagerEvent[] {
+    return this.events.list(limit);
+  }
+
+  addEvent(type: EventType, message: string, data?: Record<string, unknown>): void {
+    this.events.add(type, message, data);
+  }
+}
+
+function roleOf(s: TopologySnapshot, i: InstanceSnapshot, errant: string[], quarantined: string | undefined): Role {
+  if (i.id === s.primaryId) return 'primary';
+  if (!i.reachable) return 'down';
+  if (quarantined !== undefined || errant.length > 0) return 'fenced';
+  return i.replication !== null ? 'replica' : 'standalone';
+}
+
+function roundLag(v: number | null): number | null {
+  return v === null ? null : Math.round(v * 1000) / 1000;
+}

@@ -1,0 +1,85 @@
+// Probes one instance: keeps a connection open between probes and reads everything the analysis
+// needs in a few round trips. Any error or timeout counts as a failed probe and drops the connection.
+import type { Flavor } from '../flavor/types.js';
+import { flavorFor } from '../flavor/index.js';
+import type { InstanceSnapshot, SemiSyncState } from '../analysis/snapshot.js';
+import { errorText, openConnection, run, withDeadline, type Connection, type Credentials, type Target } from './connection.js';
+import { HEARTBEAT_TABLE } from './heartbeat.js';
+
+export type ProbeResult = Omit<InstanceSnapshot, 'consecutiveFailures' | 'firstFailureAt' | 'priority'>;
+
+export class InstanceProbe {
+  private conn: Connection | undefined;
+  flavor: Flavor;
+
+  constructor(
+    readonly target: Target,
+    private readonly creds: Credentials,
+    private readonly timeoutMs: number,
+    private readonly flavorSetting: 'auto' | 'mariadb' | 'mysql',
+  ) {
+    this.flavor = flavorFor(flavorSetting);
+  }
+
+  async probe(now: () => number = Date.now): Promise<ProbeResult> {
+    const base = { id: this.target.id, host: this.target.host, port: this.target.port };
+    try {
+      const r = await withDeadline(this.read(), this.timeoutMs * 2, `probe of ${this.target.id} timed out after ${this.timeoutMs * 2} ms`);
+      return { ...base, ...r, reachable: true, lastError: null, probedAt: now() };
+    } catch (err) {
+      this.drop();
+      return {
+        ...base, reachable: false, lastError: errorText(err), serverId: null, readOnly: null, version: null,
+        gtidBinlogPos: '', gtidCurrentPos: '', gtidSlavePos: '', gtidBinlogState: '', replication: null, heartbeatTs: null, semiSync: null, probedAt: now(),
+      };
+    }
+  }
+
+  private async read(): Promise<Omit<ProbeResult, 'id' | 'host' | 'port' | 'reachable' | 'lastError' | 'probedAt'>> {
+    this.conn ??= await openConnection(this.target, this.creds, this.timeoutMs);
+    const c = this.conn;
+    const t = this.timeoutMs;
+    const [v] = await run(c, this.flavor.variablesSql, [], t);
+    if (!v) throw new Error('no variables row');
+    const version = String(v['version'] ?? '');
+    if (this.flavorSetting === 'auto') this.flavor = flavorFor('auto', version);
+    const status = await run(c, this.flavor.replicaStatusSql, [], t);
+    const semiRows = await run<{ Variable_name: string; Value: string }>(c, this.flavor.semiSyncStatusSql, [], t);
+    const semiStatus = new Map(semiRows.map((r) => [r.Variable_name.toLowerCase(), String(r.Value)]));
+    let heartbeatTs: number | null = null;
+    try {
+      const [hb] = await run(c, `SELECT ts FROM ${HEARTBEAT_TABLE} WHERE id=1`, [], t);
+      heartbeatTs = hb ? Number(hb['ts']) : null;
+    } catch (err) {
+      const errno = (err as { errno?: number }).errno;
+      if (errno !== 1146 && errno !== 1049) throw err; // no heartbeat table yet is fine
+    }
+    const semiSync: SemiSyncState = {
+      sourceEnabled: Number(v['semi_master']) === 1,
+      replicaEnabled: Number(v['semi_replica']) === 1,
+      sourceActive: [...semiStatus].some(([k, val]) => /semi_sync_(master|source)_status/.test(k) && val.toUpperCase() === 'ON'),
+      clients: Number([...semiStatus].find(([k]) => /semi_sync_(master|source)_clients/.test(k))?.[1] ?? 0),
+    };
+    return {
+      serverId: Number(v['server_id']),
+      readOnly: Number(v['read_only']) === 1,
+      version,
+      gtidBinlogPos: String(v['gtid_binlog_pos'] ?? ''),
+      gtidCurrentPos: String(v['gtid_current_pos'] ?? ''),
+      gtidSlavePos: String(v['gtid_slave_pos'] ?? ''),
+      gtidBinlogState: String(v['gtid_binlog_state'] ?? ''),
+      replication: status[0] ? this.flavor.parseReplicaStatus(status[0]) : null,
+      heartbeatTs,
+      semiSync,
+    };
+  }
+
+  drop(): void {
+    this.conn?.destroy();
+    this.conn = undefined;
+  }
+
+  close(): void {
+    this.drop();
+  }
+}
