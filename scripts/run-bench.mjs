@@ -12,7 +12,7 @@ const benchDir = join(root, 'bench');
 const areas = readdirSync(benchDir).filter((d) => statSync(join(benchDir, d)).isDirectory() && (only.length === 0 || only.includes(d)));
 let failed = 0;
 for (const area of areas.sort()) {
-  for (const file of readdirSync(join(benchDir, area)).filter((f) => f.endsWith('.ts') && !f.includes('.lib.') && !f.startsWith('_')).sort()) {
+  for (const file of readdirSync(join(benchDir, area)).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.includes('.lib.') && !f.startsWith('_')).sort()) {
     const path = join(benchDir, area, file);
     if (!existsSync(path)) continue;
     console.log(`\n=== bench/${area}/${file} ===`);

@@ -59,7 +59,7 @@ describe('passive ejection and half-open re-admission', () => {
       res.writeHead(503, { 'content-length': 0 });
       res.end();
     });
-    const lb2 = await startTestBalancer(['--backend', sick.url, '--backend', good.url, '--max-fails', '2', '--fail-timeout-ms', '60000', '--no-cache']);
+    const lb2 = await startTestBalancer(['--strategy', 'round-robin', '--backend', sick.url, '--backend', good.url, '--max-fails', '2', '--fail-timeout-ms', '60000', '--no-cache']);
     try {
       await eventually(async () => {
         await request(`${lb2.base}/x`);

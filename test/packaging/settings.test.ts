@@ -182,7 +182,7 @@ describe('docker-compose.yml sets only settings the services read', () => {
     const k8s = new Map<ServiceName, Set<string>>();
     for (const { svc, env } of ourContainers(builds().get('pi')!)) k8s.set(svc, new Set(Object.keys(env.values)));
     // Settings only one of the two can have: discovery inputs differ by nature.
-    const onlyOne = new Set(['BALANCER_BACKENDS', 'BALANCER_SERVICE', 'BALANCER_NAMESPACE', 'BALANCER_BACKEND_PORT', 'DBM_INSTANCES', 'DBM_PRIMARY', 'DBM_NAMESPACE', 'DBM_POD_SELECTOR', 'DBM_MYSQL_PORT', 'DBM_IDENTITY', 'APP_INSTANCE_NAME', 'APP_NODE_NAME', 'BALANCER_LOG_LEVEL', 'APP_LOG_LEVEL', 'DBM_LOG_LEVEL']);
+    const onlyOne = new Set(['BALANCER_BACKENDS', 'BALANCER_SERVICE', 'BALANCER_NAMESPACE', 'BALANCER_BACKEND_PORT', 'DBM_INSTANCES', 'DBM_PRIMARY', 'DBM_NAMESPACE', 'DBM_POD_SELECTOR', 'DBM_MYSQL_PORT', 'DBM_HEADLESS_SERVICE', 'DBM_IDENTITY', 'APP_INSTANCE_NAME', 'APP_NODE_NAME', 'BALANCER_LOG_LEVEL', 'APP_LOG_LEVEL', 'DBM_LOG_LEVEL']);
     for (const { name, svc, env } of ours) {
       const missing = [...k8s.get(svc)!].filter((k) => !(k in env) && !onlyOne.has(k));
       assert.deepEqual(missing, [], `${name} sets what the manifests set`);

@@ -36,6 +36,12 @@ export const settings = defineSettings({
   namespace: { schema: setting.string('default'), env: 'DBM_NAMESPACE', flag: 'namespace', doc: 'Kubernetes namespace of the MySQL pods and the Lease' },
   podSelector: { schema: setting.string('app.kubernetes.io/name=mysql'), env: 'DBM_POD_SELECTOR', flag: 'pod-selector', doc: 'label selector of the MySQL pods' },
   mysqlPort: { schema: setting.int(3306, 1, 65535), env: 'DBM_MYSQL_PORT', flag: 'mysql-port', doc: 'port of MySQL in discovered pods' },
+  headlessService: {
+    schema: setting.optionalString(),
+    env: 'DBM_HEADLESS_SERVICE',
+    flag: 'headless-service',
+    doc: 'headless Service of the MySQL pods: address them as <pod>.<service> (stable across restarts) instead of by pod IP',
+  },
   logLevel: { schema: setting.enumOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'), env: 'DBM_LOG_LEVEL', flag: 'log-level', doc: 'log level' },
   shutdownDeadlineMs: { schema: setting.int(5000, 0), env: 'DBM_SHUTDOWN_DEADLINE_MS', flag: 'shutdown-deadline-ms', doc: 'how long shutdown may take' },
 });

@@ -27,7 +27,7 @@ export async function optionalParts(config: DbManagerConfig, logger: Logger): Pr
   const kubeConfig = kube ? kube[0].loadKubeConfig() : undefined;
 
   if (config.discovery === 'kubernetes' && kube && kubeConfig) {
-    const pods = await kube[1].createPodInventory({ kubeConfig, namespace: config.namespace, labelSelector: config.podSelector, port: config.mysqlPort, logger }).list();
+    const pods = await kube[1].createPodInventory({ kubeConfig, namespace: config.namespace, labelSelector: config.podSelector, port: config.mysqlPort, logger, ...(config.headlessService ? { headlessService: config.headlessService } : {}) }).list();
     if (pods.length === 0) throw new ConfigError(`no pods match --pod-selector ${config.podSelector} in namespace ${config.namespace}`, 'podSelector');
     deps.instances = pods.map((p) => ({ id: p.id, host: p.host, port: p.port }));
     const labeler = kube[2].createPodRoleLabeler({ kubeConfig, namespace: config.namespace, logger, labelSelector: config.podSelector });
