@@ -21,7 +21,8 @@ describe('degraded modes', () => {
 
   before(async () => {
     stack = await startStack();
-    app = await startTestApp(stack, 'degraded', [], { failoverWaitMs: 4000 });
+    // The wait ends as soon as a new epoch arrives; the bound is generous for a loaded CI machine.
+    app = await startTestApp(stack, 'degraded', [], { failoverWaitMs: 8000 });
     token = await apiToken(app);
     await stack.cluster.sync();
   });

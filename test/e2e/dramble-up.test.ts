@@ -161,8 +161,14 @@ describe('dramble up: the whole cluster on one machine', { timeout: 240_000 }, (
 
     const after = await topology();
     assert.notEqual(after.primary, before.primary, 'a replica was promoted');
-    const created = await http(`${site}/api/v1/posts/after-failover-${attempts}`, { headers: { authorization: `Bearer ${token}` } });
-    assert.equal(created.status, 200, 'the write is readable');
+    // Either app instance may answer; one that has not yet switched its pools to the new primary
+    // may say 503 (with Retry-After) for a moment, never a wrong answer.
+    await until('the write to be readable through the balancer', 10_000, async () => {
+      const created = await http(`${site}/api/v1/posts/after-failover-${attempts}`, { headers: { authorization: `Bearer ${token}` } });
+      if (created.status === 200) return true;
+      assert.equal(created.status, 503, `only a retryable 503 while pools switch: ${created.text.slice(0, 300)}`);
+      return undefined;
+    }, 250);
   });
 
   it('brings the old primary back as a replica with `dramble restart`', async () => {

@@ -6,7 +6,7 @@ export { createRoundRobin } from './balancing/round-robin.js';
 export { createLeastOutstanding } from './balancing/least-outstanding.js';
 export { createP2cEwma, cost as p2cCost } from './balancing/p2c-ewma.js';
 export { createConsistentHash, hash32 } from './balancing/consistent-hash.js';
-export { updateEwma, type Ewma } from './balancing/ewma.js';
+export { ewmaAt, updateEwma, type Ewma } from './balancing/ewma.js';
 export * from './health/state-machine.js';
 export { framingProblem } from './request/smuggling.js';
 export { withoutHopByHop, HOP_BY_HOP } from './request/hop-by-hop.js';

@@ -1,7 +1,7 @@
 // Pure unit tests of the balancing strategies: no sockets, plain candidate data.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRoundRobin, createLeastOutstanding, createP2cEwma, createConsistentHash, updateEwma, type Candidate } from '@dramble/balancer';
+import { createRoundRobin, createLeastOutstanding, createP2cEwma, createConsistentHash, ewmaAt, updateEwma, p2cCost, type Candidate } from '@dramble/balancer';
 
 const c = (id: string, over: Partial<Candidate> = {}): Candidate => ({ id, weight: 1, inFlight: 0, ewmaMs: 10, ...over });
 
@@ -130,5 +130,16 @@ describe('EWMA latency', () => {
     const later = updateEwma(e, 10, 5000, 1000);
     assert.ok(soon.value > 90, `soon ${soon.value}`);
     assert.ok(later.value < 12, `later ${later.value}`);
+  });
+
+  it('forgets a slow period while a backend is idle, so p2c over two backends tries it again', () => {
+    const slow = updateEwma(undefined, 500, 0, 1000);
+    assert.equal(ewmaAt(slow, 0, 1000), 500);
+    assert.ok(ewmaAt(slow, 1000, 1000) < 200);
+    const fast: Candidate = { id: 'fast', ewmaMs: 5, inFlight: 0, weight: 1 };
+    const idleSlow = (now: number): Candidate => ({ id: 'slow', ewmaMs: ewmaAt(slow, now, 1000), inFlight: 0, weight: 1 });
+    assert.ok(p2cCost(idleSlow(100)) > p2cCost(fast), 'just after the slow period the fast one wins');
+    assert.ok(p2cCost(idleSlow(10_000)) < p2cCost(fast), 'after ten time constants the idle one is tried again');
+    assert.equal(ewmaAt(undefined, 5, 1000), 0);
   });
 });

@@ -1,7 +1,7 @@
 // One backend: its target from discovery, its undici connection pool, health state and load.
 import { Pool } from 'undici';
 import type { BackendTarget } from '../discovery/types.js';
-import { updateEwma, type Ewma } from '../balancing/ewma.js';
+import { ewmaAt, updateEwma, type Ewma } from '../balancing/ewma.js';
 import { healthLabel, initialHealth, isHealthy, next, slowStartFactor, type HealthEvent, type HealthPolicy, type HealthState } from '../health/state-machine.js';
 
 export interface PoolSettings {
@@ -101,7 +101,7 @@ export class Backend {
   }
 
   get ewmaMs(): number {
-    return this.ewma?.value ?? 0;
+    return ewmaAt(this.ewma, Date.now(), this.ewmaDecayMs);
   }
 
   recordLatency(ms: number, now: number): void {

@@ -14,3 +14,13 @@ export function updateEwma(prev: Ewma | undefined, sampleMs: number, now: number
   const w = Math.exp(-Math.max(now - prev.at, 0) / decayMs);
   return { value: prev.value * w + sampleMs * (1 - w), at: now };
 }
+
+/**
+ * The average as seen at `now`: it decays towards zero while no sample arrives, so a backend that
+ * was slow once and then never picked (p2c over two backends always prefers the other one) looks
+ * cheap again after a few time constants, gets a request, and is measured afresh.
+ */
+export function ewmaAt(e: Ewma | undefined, now: number, decayMs: number): number {
+  if (!e) return 0;
+  return e.value * Math.exp(-Math.max(now - e.at, 0) / decayMs);
+}
