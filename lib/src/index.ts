@@ -5,3 +5,4 @@ export * from './config.js';
 export * from './admin-server.js';
 export * from './shutdown.js';
 export * from './listen.js';
+export * from './timeout.js';

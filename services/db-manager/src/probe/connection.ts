@@ -1,6 +1,7 @@
 // Opening MySQL connections with the manager's credentials and hard timeouts: a probe or a
 // recovery step never waits on a dead host longer than it was told to.
 import mysql from 'mysql2/promise';
+import { withTimeout as withDeadline } from '@dramble/lib';
 
 export interface Target {
   id: string;
@@ -40,21 +41,7 @@ export async function withConnection<T>(t: Target, creds: Credentials, timeoutMs
   }
 }
 
-export function withDeadline<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(message)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e: unknown) => {
-        clearTimeout(timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      },
-    );
-  });
-}
+export { withDeadline };
 
 export function errorText(err: unknown): string {
   if (err instanceof Error) {
