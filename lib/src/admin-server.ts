@@ -1,11 +1,11 @@
 // The admin listener every service runs beside its public one: /healthz, /readyz, /metrics,
 // and whatever API the service mounts (db-manager's /api, the balancer's /api/backends).
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import type { HostPort } from './config.js';
 import { withTimeout } from './timeout.js';
+import { listenOn } from './listen.js';
 
 /** A readiness check passes by resolving; it fails by throwing (the message is shown in /readyz). */
 export type ReadinessCheck = () => Promise<unknown> | unknown;
@@ -53,21 +53,8 @@ export class AdminServer {
     this.shuttingDown = true;
   }
 
-  async listen(): Promise<HostPort> {
-    const { host, port } = this.options.listen;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve();
-      });
-    });
-    return this.address();
-  }
-
-  address(): HostPort {
-    const a = this.server.address() as AddressInfo;
-    return { host: a.address, port: a.port };
+  listen(): Promise<HostPort> {
+    return listenOn(this.server, this.options.listen);
   }
 
   async runChecks(): Promise<{ ok: boolean; checks: Record<string, CheckResult> }> {

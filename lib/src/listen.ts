@@ -1,6 +1,5 @@
 // Starting a server on a host:port and learning the port it got (port 0 = any free port, as tests use).
-import type { Server } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
 import type { HostPort } from './config.js';
 
 export async function listenOn(server: Server, at: HostPort): Promise<HostPort> {

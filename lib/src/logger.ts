@@ -34,14 +34,3 @@ export function createLogger(settings: LoggerSettings): Logger {
   }
   return pino(options, destination({ sync: false }));
 }
-
-/** Removes the password from a connection URL so it can be logged. */
-export function redactUrl(raw: string): string {
-  try {
-    const u = new URL(raw);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '[unparseable url]';
-  }
-}

@@ -123,9 +123,8 @@ export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaD
     '--character-set-server=utf8mb4',
     '--collation-server=utf8mb4_unicode_ci',
     '--max-connections=300',
-    '--skip-log-bin-trust-function-creators',
     ...(options.args ?? []),
-  ].filter((a) => a !== '--skip-log-bin-trust-function-creators');
+  ];
 
   let proc: Spawned | undefined;
   const start = async (): Promise<void> => {

@@ -1,8 +1,8 @@
 // Every server a test starts is registered here and killed when the test process exits, however
-// it exits. Pids are also written to a registry folder so the test runner can sweep up after a
-// test process that was itself killed (scripts/run-tests.mjs).
+// it exits. Pids are also written to a registry folder so the test runner (scripts/run-tests.mjs)
+// can sweep up after a test process that was itself killed.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -43,28 +43,6 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** SIGKILLs whatever the registry says is still running (the runner calls this once at the end). */
-export function sweepRegistry(): number[] {
-  let killed: number[] = [];
-  try {
-    for (const name of readdirSync(PID_REGISTRY)) {
-      const pid = Number(name);
-      if (Number.isInteger(pid) && isAlive(pid)) {
-        try {
-          process.kill(pid, 'SIGKILL');
-          killed = [...killed, pid];
-        } catch {
-          /* already gone */
-        }
-      }
-      rmSync(join(PID_REGISTRY, name), { force: true });
-    }
-  } catch {
-    /* no registry: nothing was started */
-  }
-  return killed;
 }
 
 function killAllNow(): void {

@@ -1,12 +1,12 @@
 // A real redis-server for tests: free port, temporary dir, nothing persisted.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import net from 'node:net';
+import { findRedis, redisAnswers } from '../../cli/src/local/redis.js';
 import { freePort } from './ports.js';
 import { spawnTracked, type Spawned } from './processes.js';
 
-export const REDIS_SERVER = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) => existsSync(p)) ?? 'redis-server';
+export const REDIS_SERVER = findRedis() ?? 'redis-server';
 
 export interface RedisInstance {
   host: string;
@@ -61,26 +61,9 @@ async function waitForPing(port: number, proc: Spawned): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (exited) throw new Error(`redis-server exited during start on port ${port}`);
-    if (await ping(port)) return;
+    if (await redisAnswers(port)) return;
     await new Promise((r) => setTimeout(r, 25));
   }
   proc.child.kill('SIGKILL');
   throw new Error(`redis-server on port ${port} did not answer PING within 20 s`);
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.setTimeout(500);
-    s.once('connect', () => s.write('PING\r\n'));
-    s.once('data', (d) => {
-      s.destroy();
-      resolve(d.toString().startsWith('+PONG'));
-    });
-    s.once('error', () => resolve(false));
-    s.once('timeout', () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
 }
