@@ -1,7 +1,7 @@
 // Pure cores of the app, without sockets: escaping, Markdown sanitizing, cache-tag rules, topology rules.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { affectedTags, html, parseTopology, raw, renderMarkdown, shouldApply, hashPassword, verifyPassword } from '@dramble/app';
+import { affectedTags, cacheableRoute, computeSecurityHeaders, hostnameOf, html, notModified, pageKey, parseTopology, raw, renderMarkdown, shouldApply, hashPassword, verifyPassword } from '@dramble/app';
 
 describe('html`` escapes every interpolation unless it is marked safe', () => {
   it('escapes text, attributes and arrays, and keeps SafeHtml as is', () => {
@@ -36,6 +36,54 @@ describe('an edit invalidates exactly the pages that show the content', () => {
   it('covers nothing for drafts, and the old listing when unpublished', () => {
     assert.deepEqual(affectedTags({ ...post, status: 'draft' }, { ...post, status: 'draft' }), []);
     assert.deepEqual(affectedTags(post, { ...post, status: 'draft' }), ['feed', 'home', 'post:p', 'sitemap', 'tag:a', 'tag:b']);
+  });
+});
+
+describe('the page-cache fast path takes canonical public URLs only', () => {
+  it('maps them to the cache keys the site routes store pages under, and to their route labels', () => {
+    assert.deepEqual(cacheableRoute('/'), { key: pageKey.home(1), route: '/' });
+    assert.deepEqual(cacheableRoute('/posts/the-hardware'), { key: pageKey.content('post', 'the-hardware'), route: '/posts/:slug' });
+    assert.deepEqual(cacheableRoute('/pages/about'), { key: pageKey.content('page', 'about'), route: '/pages/:slug' });
+    assert.deepEqual(cacheableRoute('/tags/cluster'), { key: pageKey.tag('cluster', 1), route: '/tags/:tag' });
+    assert.deepEqual(cacheableRoute('/feed.xml'), { key: pageKey.feed, route: '/feed.xml' });
+    assert.deepEqual(cacheableRoute('/sitemap.xml'), { key: pageKey.sitemap, route: '/sitemap.xml' });
+    assert.equal(pageKey.home(2), '/?page=2');
+  });
+  it('leaves queries, other spellings of a page and every other URL to the express routes', () => {
+    const urls = ['/?page=2', '/?utm=x', '/posts/the-hardware/', '/Posts/the-hardware', '/posts/The-Hardware', '/posts/the%2Dhardware', '/posts/a?x=1', '/posts/', '/posts/a/b',
+      `/posts/${'a'.repeat(101)}`, `/tags/${'a'.repeat(41)}`, '/feed.xml?x=1', '//posts/a', '/editor', '/login', '/cluster', '/static/site.css', '/api/v1/content', '/robots.txt', '*'];
+    for (const url of urls) assert.equal(cacheableRoute(url), undefined, url);
+  });
+  it('keys pages by host as express reads req.hostname', () => {
+    assert.equal(hostnameOf({ host: 'example.org:8080' }, false), 'example.org');
+    assert.equal(hostnameOf({ host: '[::1]:8080' }, false), '[::1]');
+    assert.equal(hostnameOf({ host: 'app:3000', 'x-forwarded-host': 'www.example.org, edge' }, true), 'www.example.org');
+    assert.equal(hostnameOf({ host: 'app:3000', 'x-forwarded-host': 'www.example.org' }, false), 'app');
+    assert.equal(hostnameOf({}, true), undefined);
+  });
+});
+
+describe('conditional GETs of a cached page', () => {
+  const etag = '"abc"';
+  it('are answered 304 when If-None-Match names the ETag, weakly or in a list, or is *', () => {
+    for (const inm of ['"abc"', 'W/"abc"', '"x", "abc"', '"x",W/"abc"', '*']) assert.equal(notModified({ 'if-none-match': inm }, etag), true, inm);
+  });
+  it('are not when it names another, when the client asks for no-cache, or with If-Modified-Since alone', () => {
+    assert.equal(notModified({}, etag), false);
+    assert.equal(notModified({ 'if-none-match': '"abd"' }, etag), false);
+    assert.equal(notModified({ 'if-none-match': '"abc"', 'cache-control': 'max-age=0, no-cache' }, etag), false);
+    assert.equal(notModified({ 'if-modified-since': 'Wed, 21 Oct 2015 07:28:00 GMT' }, etag), false);
+  });
+});
+
+describe('security headers', () => {
+  it('are worked out once from helmet: a strict CSP, nosniff, no HSTS (the balancer sets it)', () => {
+    const h = new Map(computeSecurityHeaders().map(([k, v]) => [k.toLowerCase(), v]));
+    assert.match(h.get('content-security-policy')!, /default-src 'none'.*frame-ancestors 'none'/);
+    assert.equal(h.get('x-content-type-options'), 'nosniff');
+    assert.equal(h.get('x-frame-options'), 'SAMEORIGIN');
+    assert.equal(h.has('strict-transport-security'), false);
+    assert.equal(h.has('cross-origin-embedder-policy'), false);
   });
 });
 

@@ -105,6 +105,32 @@ describe('the public site', () => {
     await request(app.server).get('/pages/about').set('If-None-Match', res.headers['etag']!).expect(304);
   });
 
+  it('answers a cache hit before express with the same headers and body as express sends', async () => {
+    const url = '/posts/the-hardware';
+    await request(app.server).get(url).expect(200);
+    const fast = await request(app.server).get(url).set('X-Request-Id', 'edge-1').expect(200);
+    // A session cookie that names no session goes through express and is served as anonymous.
+    const slow = await request(app.server).get(url).set('Cookie', 'dramble_session=nobody').set('X-Request-Id', 'edge-2').expect(200);
+    assert.equal(fast.headers['x-page-cache'], 'HIT');
+    assert.equal(fast.headers['x-request-id'], 'edge-1');
+    assert.equal(fast.text, slow.text);
+    const comparable = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'date' && k !== 'x-request-id'));
+    assert.deepEqual(comparable(fast.headers), comparable(slow.headers));
+
+    const head = await request(app.server).head(url).expect(200);
+    assert.equal(head.headers['content-length'], fast.headers['content-length']);
+    assert.equal(head.headers['etag'], fast.headers['etag']);
+    const etag = fast.headers['etag']!;
+    const notModified = await request(app.server).get(url).set('If-None-Match', `"other", ${etag}`).expect(304);
+    assert.equal(notModified.headers['etag'], etag);
+    assert.equal(notModified.headers['content-type'], undefined);
+    assert.match(notModified.headers['content-security-policy']!, /default-src 'none'/);
+    await request(app.server).get(url).set('If-None-Match', etag).set('Cache-Control', 'no-cache').expect(200);
+    const metrics = await (await fetch(`${app.adminUrl}/metrics`)).text();
+    assert.match(metrics, /dramble_app_http_request_duration_seconds_count\{[^}]*method="HEAD"[^}]*route="\/posts\/:slug"[^}]*status="200"/);
+    assert.match(metrics, /dramble_app_http_request_duration_seconds_count\{[^}]*route="\/posts\/:slug"[^}]*status="304"/);
+  });
+
   it('shows which instance and node served the request on /cluster, with a live event stream', async () => {
     const res = await request(app.server).get('/cluster').expect(200);
     assert.match(res.text, /id="served-instance">app-test-1</);

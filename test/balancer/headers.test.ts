@@ -58,7 +58,11 @@ describe('forwarded headers', () => {
     assert.equal(res.headers['x-request-id'], 'abc-123');
     assert.equal((JSON.parse(res.body) as { headers: Record<string, string> }).headers['x-request-id'], 'abc-123');
     const fresh = await request(`${lb.base}/rid`);
-    assert.match(String(fresh.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+    const again = await request(`${lb.base}/rid`);
+    // A per-process random prefix and a counter: unique, and in the app's accepted alphabet.
+    assert.match(String(fresh.headers['x-request-id']), /^[\w-]{14,}$/);
+    assert.notEqual(fresh.headers['x-request-id'], again.headers['x-request-id']);
+    assert.equal((JSON.parse(fresh.body) as { headers: Record<string, string> }).headers['x-request-id'], fresh.headers['x-request-id']);
   });
 
   it('adds Via both ways and names the backend in X-Served-By', async () => {

@@ -42,6 +42,14 @@ describe('switchover on demand', () => {
     assert.equal(extra.status, 400);
     const res = await fetch(`${m.adminUrl}/api/switchover`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{not json' });
     assert.equal(res.status, 400);
+    const form = await fetch(`${m.adminUrl}/api/switchover`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'target=x' });
+    assert.equal(form.status, 415, 'a form body is not silently read as "no target"');
+    const huge = await post(m, '/api/switchover', { target: 'x'.repeat(20_000) });
+    assert.equal(huge.status, 413);
+    const wrongMethod = await fetch(`${m.adminUrl}/api/switchover`);
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'POST');
+    assert.equal((await fetch(`${m.adminUrl}/api/nope`)).status, 404);
 
     const unknown = await post(m, '/api/switchover', { target: '10.9.9.9:3306' });
     assert.equal(unknown.status, 404);

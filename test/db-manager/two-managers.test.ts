@@ -61,7 +61,11 @@ describe('two managers at once', () => {
     assert.equal(await client.get('dramble:db-manager:leader'), 'manager-a');
     const refused = await fetch(`${b.url}/api/switchover`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' });
     assert.equal(refused.status, 409, 'the standby does not act');
-    const before = JSON.parse((await client.get(TOPOLOGY_KEY)) ?? '{}') as { epoch: number; primary: { id: string } };
+    // The leader publishes on its first probe round after bootstrap, which can be after manager-b is up.
+    const before = await waitFor('manager-a to publish', async () => {
+      const t = JSON.parse((await client.get(TOPOLOGY_KEY)) ?? '{}') as { epoch?: number; primary?: { id: string } };
+      return t.epoch && t.primary ? (t as { epoch: number; primary: { id: string } }) : undefined;
+    });
     assert.equal(before.primary.id, idOf(cluster.primary));
 
     const killedAt = Date.now();

@@ -1,7 +1,7 @@
 // The express app: security headers, request logging and metrics, sessions, routes, error pages.
-import { randomUUID } from 'node:crypto';
+// createRequestListener puts the page-cache fast path (routes/cached-hit.ts) in front of it.
+import type { RequestListener } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import helmet from 'helmet';
 import { DatabaseUnavailableError, PrimaryUnavailableError } from './db/errors.js';
 import { ContentNotFoundError, SlugTakenError, VersionConflictError } from './content/errors.js';
 import { SESSION_COOKIE } from './auth/sessions.js';
@@ -9,15 +9,21 @@ import { errorPage, notFoundPage } from './render/site-pages.js';
 import { apiRoutes } from './routes/api.js';
 import { authRoutes } from './routes/auth.js';
 import { clusterRoutes } from './routes/cluster.js';
-import { NO_STORE, parseCookies, state, viewerOf, type AppDeps, type RequestState } from './routes/context.js';
+import { serveCachedHits } from './routes/cached-hit.js';
+import { NO_STORE, parseCookies, requestIdOf, state, viewerOf, type AppDeps, type RequestState } from './routes/context.js';
 import { editorRoutes } from './routes/editor.js';
+import { computeSecurityHeaders } from './routes/security-headers.js';
 import { siteRoutes } from './routes/site.js';
 
 export type { AppDeps } from './routes/context.js';
 
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
+/** The server's request handler: cache hits answered up front, everything else by the express app. */
+export function createRequestListener(deps: AppDeps): RequestListener {
+  const securityHeaders = computeSecurityHeaders();
+  return serveCachedHits(deps, securityHeaders, createApp(deps, securityHeaders));
+}
 
-export function createApp(deps: AppDeps): express.Express {
+export function createApp(deps: AppDeps, securityHeaders = computeSecurityHeaders()): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
@@ -25,8 +31,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   // Request id (the balancer's, else ours), per-request logger, latency histogram by route.
   app.use((req, res, next) => {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const id = requestIdOf(req.headers);
     let log: RequestState['log'] | undefined;
     // The child logger is made on first use: most requests (cache hits) never log.
     Object.assign(res.locals, { session: null, redisDown: false } satisfies Omit<RequestState, 'log'>);
@@ -34,39 +39,17 @@ export function createApp(deps: AppDeps): express.Express {
     res.setHeader('X-Request-Id', id);
     res.setHeader('X-App-Instance', deps.instanceName);
     res.setHeader('Cache-Control', NO_STORE);
+    for (const [name, value] of securityHeaders) res.setHeader(name, value);
     const t0 = process.hrtime.bigint();
     res.on('finish', () => {
       const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : req.path.startsWith('/static/') ? '/static/:file' : 'unmatched';
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       deps.metrics.httpDuration.observe({ method: req.method, route, status: String(res.statusCode) }, seconds);
       if (res.statusCode >= 500) state(res).log.warn({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request failed');
-      else state(res).log.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
+      else if (deps.logger.isLevelEnabled('debug')) state(res).log.debug({ method: req.method, path: req.path, status: res.statusCode, ms: Math.round(seconds * 1000) }, 'request');
     });
     next();
   });
-
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          'default-src': ["'none'"],
-          'script-src': ["'self'"],
-          'style-src': ["'self'"],
-          'img-src': ["'self'", 'https:', 'data:'],
-          'connect-src': ["'self'"],
-          'font-src': ["'self'"],
-          'form-action': ["'self'"],
-          'frame-ancestors': ["'none'"],
-          'base-uri': ["'none'"],
-          'object-src': ["'none'"],
-        },
-      },
-      // The balancer terminates TLS and sets HSTS for the public name; plain-http local runs must keep working.
-      strictTransportSecurity: false,
-      crossOriginEmbedderPolicy: false,
-    }),
-  );
 
   // Who is asking: a session cookie is looked up in Redis; without Redis everyone is anonymous.
   app.use(async (req: Request, res: Response, next: NextFunction) => {

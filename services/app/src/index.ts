@@ -1,6 +1,9 @@
 // What other tools and tests use from the app tier.
 export { settings, type AppConfig } from './config.js';
-export { createApp, type AppDeps } from './app.js';
+export { createApp, createRequestListener, type AppDeps } from './app.js';
+export { cacheableRoute, hostnameOf, pageKey } from './routes/page-keys.js';
+export { notModified } from './routes/cached-hit.js';
+export { computeSecurityHeaders } from './routes/security-headers.js';
 export { startApp, type AppHandle, type StartOptions } from './start.js';
 export { runCli } from './cli.js';
 export { migrate, latestVersion, loadMigrations } from './db/migrate.js';

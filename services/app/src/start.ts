@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import { Redis } from 'ioredis';
 import { AdminServer, createLogger, createRegistry, listenOn, type HostPort, type Logger } from '@dramble/lib';
 import type { AppConfig } from './config.js';
-import { createApp } from './app.js';
+import { createRequestListener } from './app.js';
 import { Database } from './db/database.js';
 import { latestVersion, migrate, schemaVersion } from './db/migrate.js';
 import { parseMysqlUrl } from './db/mysql-url.js';
@@ -155,7 +155,7 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
     streams,
   };
 
-  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, createApp(deps));
+  const server = http.createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, createRequestListener(deps));
   server.keepAliveTimeout = 65_000; // longer than the balancer's idle timeout, so it never reuses a closing socket
   const admin = new AdminServer({ listen: config.admin, registry, logger, handler: adminApi(config.adminToken, deps.pageCache) });
   admin.addReadinessCheck('mysql-primary', () => db.pingPrimary());

@@ -14,7 +14,13 @@ export interface BalancerMetrics {
   rejected: Counter<'reason'>;
 }
 
-export function createBalancerMetrics(registry: Registry): BalancerMetrics {
+/** Gauges read at scrape time from the live state instead of being updated on every request. */
+export interface MetricSources {
+  inFlight(): number;
+  backendInFlight(): Iterable<{ name: string; inFlight: number }>;
+}
+
+export function createBalancerMetrics(registry: Registry, sources: MetricSources): BalancerMetrics {
   const registers = [registry];
   return {
     requests: new Counter({ name: 'dramble_balancer_requests_total', help: 'Requests answered, by status class (2xx..5xx) and backend ("-" = answered by the balancer itself)', labelNames: ['code', 'backend'] as const, registers }),
@@ -25,8 +31,24 @@ export function createBalancerMetrics(registry: Registry): BalancerMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    inFlight: new Gauge({ name: 'dramble_balancer_in_flight_requests', help: 'Requests being answered now', registers }),
-    backendInFlight: new Gauge({ name: 'dramble_balancer_backend_in_flight_requests', help: 'Requests in flight per backend', labelNames: ['backend'] as const, registers }),
+    inFlight: new Gauge({
+      name: 'dramble_balancer_in_flight_requests',
+      help: 'Requests being answered now',
+      registers,
+      collect() {
+        this.set(sources.inFlight());
+      },
+    }),
+    backendInFlight: new Gauge({
+      name: 'dramble_balancer_backend_in_flight_requests',
+      help: 'Requests in flight per backend',
+      labelNames: ['backend'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const b of sources.backendInFlight()) this.set({ backend: b.name }, b.inFlight);
+      },
+    }),
     retries: new Counter({ name: 'dramble_balancer_retries_total', help: 'Requests retried on another backend, by reason', labelNames: ['reason'] as const, registers }),
     retriesDenied: new Counter({ name: 'dramble_balancer_retries_denied_total', help: 'Retries not made because the retry budget was spent', registers }),
     ejections: new Counter({ name: 'dramble_balancer_ejections_total', help: 'Passive ejections of a backend', labelNames: ['backend'] as const, registers }),

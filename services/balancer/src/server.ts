@@ -18,7 +18,7 @@ import type { Discovery } from './discovery/types.js';
 import { sendError } from './errors/pages.js';
 import { createClientErrorHandler, createErrorHandler } from './errors/handle.js';
 import { createFinish } from './access-log.js';
-import { createFetchUpstream, type ForwardSettings } from './forward/fetch-upstream.js';
+import { ClientGoneError, createFetchUpstream, type ForwardSettings } from './forward/fetch-upstream.js';
 import { RetryBudget } from './forward/retry-budget.js';
 import { createWriteUpstream } from './forward/write-upstream.js';
 import { ActiveChecker } from './health/active-checker.js';
@@ -100,8 +100,9 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   let config = initial;
   const logger = deps.logger ?? createLogger({ name: 'balancer', level: config.logLevel });
   const registry = deps.registry ?? createRegistry('balancer');
-  const metrics = createBalancerMetrics(registry);
   const tls = Boolean(config.tlsCert && config.tlsKey);
+  let inFlight = 0;
+  const metrics = createBalancerMetrics(registry, { inFlight: () => inFlight, backendInFlight: () => backends.all() });
 
   const backends = new BackendSet(poolSettings(config), healthPolicy(config), config.ewmaDecayMs, logger);
   backends.onHealthChange = (b, from, to) => {
@@ -116,7 +117,7 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   let strategy: Strategy = createStrategy(config.strategy);
   let trusted = new TrustedProxies(config.trustedProxies);
   const budget = new RetryBudget(config.retryBudgetPercent, config.retryBudgetMin);
-  const forwardSettings = (): ForwardSettings => ({
+  const makeForwardSettings = (): ForwardSettings => ({
     retries: config.retries,
     hashOn: config.strategy === 'hash' ? config.hashOn : undefined,
     viaName: config.viaName,
@@ -124,7 +125,9 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
     activeChecks: checker.enabled,
     failStatuses: config.failStatuses,
   });
-  const fetchUpstream = createFetchUpstream({ backends, strategy: () => strategy, settings: forwardSettings, budget, metrics, logger });
+  // Rebuilt on reload only: the forwarder reads it on every request.
+  let forwardSettings = makeForwardSettings();
+  const fetchUpstream = createFetchUpstream({ backends, strategy: () => strategy, settings: () => forwardSettings, budget, metrics, logger });
   let compressor = createCompressor(config);
   const writeUpstream = createWriteUpstream(
     () => ({ viaName: config.viaName, servedByHeader: config.servedByHeader, hstsMaxAge: config.hsts }),
@@ -153,8 +156,16 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const ctx = createContext(req, trusted, tls);
     setContext(req, ctx);
-    metrics.inFlight.inc();
-    res.once('close', () => finish(req, res, ctx));
+    inFlight++;
+    res.on('close', () => {
+      inFlight--;
+      if (!res.writableFinished) {
+        // The client went away: stop waiting for a backend on its behalf.
+        ctx.gone = true;
+        ctx.cancel?.(new ClientGoneError('client closed the connection'));
+      }
+      finish(req, res, ctx);
+    });
 
     const problem = framingProblem(req.rawHeaders);
     if (problem) {
@@ -291,6 +302,7 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
       budget.configure(config.retryBudgetPercent, config.retryBudgetMin);
       backends.reconfigure(poolSettings(config), healthPolicy(config), config.ewmaDecayMs);
       checker.reconfigure({ path: config.healthPath, port: config.healthPort, intervalMs: config.healthIntervalMs, timeoutMs: config.healthTimeoutMs });
+      forwardSettings = makeForwardSettings();
       logger.level = config.logLevel;
       server.headersTimeout = config.headersTimeoutMs;
       server.requestTimeout = config.requestTimeoutMs;

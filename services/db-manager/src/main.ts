@@ -2,6 +2,7 @@
 import { createLogger, loadConfigOrExit, Shutdown } from '@dramble/lib';
 import { settings } from './config.js';
 import { startManager } from './index.js';
+import { startPeriodicGc } from './memory.js';
 import { optionalParts } from './wiring.js';
 
 const config = loadConfigOrExit('dramble-db-manager', settings);
@@ -11,9 +12,11 @@ shutdown.install();
 try {
   const parts = await optionalParts(config, logger);
   const running = await startManager(config, parts.deps);
+  parts.attach(running.manager);
   shutdown.onStart(() => running.admin.markShuttingDown());
   shutdown.addCloser('manager', () => running.close());
-  shutdown.addCloser('election client', () => parts.close());
+  shutdown.addCloser('election client and pod follower', () => parts.close());
+  shutdown.addCloser('periodic gc', startPeriodicGc());
   logger.info({ admin: running.adminUrl, instances: running.manager.options.instances.map((i) => i.id), election: config.election }, 'db-manager started');
 } catch (err) {
   logger.fatal({ err }, 'db-manager failed to start');

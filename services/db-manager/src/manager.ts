@@ -14,10 +14,11 @@ import { EventLog, type EventType, type ManagerEvent } from './events.js';
 import { flavorFor, type Flavor } from './flavor/index.js';
 import type { LeaderElection } from './ha/types.js';
 import { createHookRunner } from './hooks.js';
-import { createMetrics, ROLES, type ManagerMetrics, type Role } from './metrics.js';
+import { createMetrics, type ManagerMetrics, type Role } from './metrics.js';
 import { errorText, type Credentials, type Target } from './probe/connection.js';
 import { HeartbeatWriter } from './probe/heartbeat.js';
 import { InstanceProbe } from './probe/instance-probe.js';
+import { membershipChanged, planMembership } from './membership.js';
 import type { PublishedTopology, TopologyPublisher } from './publish/redis-topology.js';
 import { createLocalPublisher } from './publish/redis-topology.js';
 import { bootstrap, type BootstrapResult } from './recovery/bootstrap.js';
@@ -81,7 +82,9 @@ export interface TopologyView {
 const REPUBLISH_MS = 5000;
 
 export class Manager {
-  private readonly probes: InstanceProbe[];
+  private probes: InstanceProbe[];
+  /** A new instance list from setInstances(), applied at the start of the next probe round. */
+  private pendingInstances: Target[] | undefined;
   private readonly states = new Map<string, InstanceSnapshot>();
   private readonly heartbeat: HeartbeatWriter;
   readonly events: EventLog;
@@ -115,10 +118,9 @@ export class Manager {
     this.heartbeat = new HeartbeatWriter(options.credentials, options.probeTimeoutMs);
     this.events = new EventLog(deps.logger);
     this.events.onEvent(createHookRunner(options.hookCommand, deps.logger));
-    this.metrics = createMetrics(deps.registry);
+    this.metrics = createMetrics(deps.registry, { instances: () => this.view().instances, isLeader: () => this.isLeader });
     this.publisher = deps.publisher ?? createLocalPublisher();
     deps.election?.onChange((leader) => {
-      this.metrics.leader.set(leader ? 1 : 0);
       this.events.add('leader', leader ? 'this manager is now the leader' : 'this manager lost the leadership');
     });
   }
@@ -177,7 +179,55 @@ export class Manager {
     };
   }
 
+  /**
+   * Replaces the watched instances (Kubernetes pod discovery: pods added, removed or moved). Applied at the
+   * start of the next probe round that no recovery is running in; the current primary is always kept.
+   */
+  setInstances(targets: Target[]): void {
+    this.pendingInstances = targets;
+  }
+
+  /** The instances probed now, in priority order. */
+  get instances(): Target[] {
+    return this.probes.map((p) => p.target);
+  }
+
+  private applyMembership(): void {
+    const wanted = this.pendingInstances;
+    if (!wanted || this.busy !== null) return;
+    this.pendingInstances = undefined;
+    const plan = planMembership(this.instances, wanted, this.primaryId);
+    if (!membershipChanged(plan)) return;
+    const old = new Map(this.probes.map((p) => [p.target.id, p]));
+    this.probes = plan.next.map((t) => {
+      const p = old.get(t.id);
+      if (p && p.target.host === t.host && p.target.port === t.port) {
+        old.delete(t.id);
+        return p;
+      }
+      return new InstanceProbe(t, this.options.credentials, this.options.probeTimeoutMs, this.options.flavor);
+    });
+    for (const p of old.values()) p.close();
+    for (const id of plan.removed) delete this.quarantined[id];
+    const states = new Map(this.states);
+    this.states.clear();
+    plan.next.forEach((t, i) => {
+      const prev = states.get(t.id);
+      // A moved instance keeps its history (failure count, server_id) but is probed at its new address.
+      this.states.set(t.id, prev ? { ...prev, host: t.host, port: t.port, priority: i } : emptyInstance(t.id, t.host, t.port, i));
+    });
+    this.generation++;
+    const parts = [
+      plan.added.length ? `added ${plan.added.join(', ')}` : '',
+      plan.removed.length ? `removed ${plan.removed.join(', ')}` : '',
+      plan.moved.length ? `moved ${plan.moved.join(', ')}` : '',
+      plan.keptPrimary ? `kept the primary ${this.primaryId} although it is no longer listed` : '',
+    ].filter(Boolean);
+    this.events.add('step', `instances changed: ${parts.join('; ')}`, { instances: plan.next.map((t) => t.id) });
+  }
+
   async tick(): Promise<void> {
+    this.applyMembership();
     const generation = this.generation;
     const results = await Promise.all(this.probes.map((p) => p.probe()));
     for (const [i, r] of results.entries()) {
@@ -208,7 +258,6 @@ export class Manager {
       await this.publishIfChanged();
     } finally {
       if (!this.isLeader || this.analysis === null) this.analysis = analyze(this.snapshot());
-      this.updateMetrics();
       this.ticks++;
       const waiters = this.tickWaiters;
       this.tickWaiters = [];
@@ -461,17 +510,6 @@ export class Manager {
       };
     });
     return { primary: this.primaryId, epoch: this.epoch, leader: this.isLeader, problem: a.problem, problems: a.problems, instances };
-  }
-
-  private updateMetrics(): void {
-    const v = this.view();
-    this.metrics.leader.set(this.isLeader ? 1 : 0);
-    for (const i of v.instances) {
-      this.metrics.up.set({ instance: i.id }, i.reachable ? 1 : 0);
-      for (const role of ROLES) this.metrics.role.set({ instance: i.id, role }, role === i.role ? 1 : 0);
-      if (i.lagSeconds !== null) this.metrics.lag.set({ instance: i.id }, i.lagSeconds);
-      this.metrics.errant.set({ instance: i.id }, i.errantGtids.length);
-    }
   }
 
   eventList(limit?: number): ManagerEvent[] {

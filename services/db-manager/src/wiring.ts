@@ -6,12 +6,15 @@ import { ConfigError, type Logger } from '@dramble/lib';
 import type { DbManagerConfig } from './config.js';
 import type { LeaderElection } from './ha/types.js';
 import type { ManagerStartDeps } from './index.js';
+import type { Manager } from './manager.js';
 
 export const LEADER_KEY = 'dramble:db-manager:leader';
 export const LEASE_NAME = 'dramble-db-manager';
 
 export interface OptionalParts {
   deps: ManagerStartDeps;
+  /** Starts what needs the running manager (Kubernetes: following pod membership). */
+  attach(manager: Manager): void;
   close(): Promise<void>;
 }
 
@@ -22,17 +25,24 @@ export async function optionalParts(config: DbManagerConfig, logger: Logger): Pr
   const needsKube = config.discovery === 'kubernetes' || config.election === 'kubernetes';
   // Loaded only when used: the Kubernetes client alone would double the manager's memory on a Pi.
   const kube = needsKube
-    ? await Promise.all([import('./kube/kube-config.js'), import('./kube/pod-inventory.js'), import('./kube/pod-labeler.js'), import('./ha/lease-election.js')])
+    ? await Promise.all([import('./kube/kube-config.js'), import('./kube/pod-inventory.js'), import('./kube/pod-labeler.js'), import('./ha/lease-election.js'), import('./kube/pod-follower.js')])
     : undefined;
+  let attach: OptionalParts['attach'] = () => undefined;
   const kubeConfig = kube ? kube[0].loadKubeConfig() : undefined;
 
   if (config.discovery === 'kubernetes' && kube && kubeConfig) {
-    const pods = await kube[1].createPodInventory({ kubeConfig, namespace: config.namespace, labelSelector: config.podSelector, port: config.mysqlPort, logger, ...(config.headlessService ? { headlessService: config.headlessService } : {}) }).list();
+    const inventory = kube[1].createPodInventory({ kubeConfig, namespace: config.namespace, labelSelector: config.podSelector, port: config.mysqlPort, logger, ...(config.headlessService ? { headlessService: config.headlessService } : {}) });
+    const pods = await inventory.list();
     if (pods.length === 0) throw new ConfigError(`no pods match --pod-selector ${config.podSelector} in namespace ${config.namespace}`, 'podSelector');
     deps.instances = pods.map((p) => ({ id: p.id, host: p.host, port: p.port }));
     const labeler = kube[2].createPodRoleLabeler({ kubeConfig, namespace: config.namespace, logger, labelSelector: config.podSelector });
     // Instance ids are pod names in this mode, so the topology maps straight onto pods.
     deps.onTopologyChange = (t) => labeler.apply({ primaryPod: t.primary?.id ?? null, replicaPods: t.replicas.map((r) => r.id) });
+    const follow = kube[4].followPods;
+    attach = (manager) => {
+      const follower = follow(inventory, (instances) => manager.setInstances(instances), { logger });
+      closers.push(() => follower.stop());
+    };
   }
 
   let election: LeaderElection | undefined;
@@ -50,6 +60,7 @@ export async function optionalParts(config: DbManagerConfig, logger: Logger): Pr
   if (election) deps.election = election;
   return {
     deps,
+    attach,
     async close() {
       for (const c of closers) await c();
     },

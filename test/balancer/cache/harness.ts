@@ -8,6 +8,7 @@ import { Registry } from 'prom-client';
 import { createLogger } from '@dramble/lib';
 import { createCacheLayer, cacheSettings, type CacheLayer, type CacheSettings } from '../../../services/balancer/src/cache/index.js';
 import { maybeCompress } from '../../../services/balancer/src/compression/index.js';
+import { asReadable } from '../../../services/balancer/src/forward/dispatch.js';
 import { BackendError, type FetchUpstream, type UpstreamResponse, type WriteUpstream } from '../../../services/balancer/src/forward/types.js';
 import { loadConfig } from '@dramble/lib';
 
@@ -79,7 +80,13 @@ export function fakeWriteUpstream(compress = false): WriteUpstream {
     new Promise<void>((resolve) => {
       const out = compress ? maybeCompress(res.req, upstream, { minBytes: 64 }) : upstream;
       res.writeHead(out.status, { ...out.headers, 'x-served-by': out.backend.name, ...extra });
-      pipeline(out.body, res, (err) => {
+      if (Buffer.isBuffer(out.body)) {
+        // A hit from memory: the whole body at once (HEAD and 304 get none).
+        res.end(res.req.method === 'HEAD' || out.status === 304 ? undefined : out.body);
+        resolve();
+        return;
+      }
+      pipeline(asReadable(out.body), res, (err) => {
         if (err) res.destroy();
         resolve();
       });

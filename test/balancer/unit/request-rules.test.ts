@@ -2,7 +2,7 @@
 // classification and budget, trusted proxy matching, error pages.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { framingProblem, withoutHopByHop, classify, retryable, RetryBudget, TrustedProxies, renderError } from '@dramble/balancer';
+import { framingProblem, withoutHopByHop, responseHeaders, classify, retryable, RetryBudget, TrustedProxies, renderError } from '@dramble/balancer';
 
 describe('request framing', () => {
   it('accepts plain Content-Length or plain chunked', () => {
@@ -33,6 +33,12 @@ describe('hop-by-hop headers', () => {
   it('drops the standard ones and every header Connection names', () => {
     const out = withoutHopByHop({ connection: 'keep-alive, X-Secret, x-other', 'keep-alive': 'timeout=5', 'x-secret': '1', 'x-other': '2', te: 'trailers', upgrade: 'h2c', 'x-keep': 'yes', 'transfer-encoding': 'chunked' });
     assert.deepEqual(out, { 'x-keep': 'yes' });
+  });
+  it('reads a backend\'s raw response headers the same way, keeping repeated fields apart', () => {
+    const raw = ['Content-Type', 'text/html', 'Connection', 'keep-alive, X-Internal', 'Keep-Alive', 'timeout=5', 'X-Internal', 'secret', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2', 'Transfer-Encoding', 'chunked', 'Vary', 'Accept-Encoding'].map((s) => Buffer.from(s, 'latin1'));
+    assert.deepEqual(responseHeaders(raw), { 'content-type': 'text/html', 'set-cookie': ['a=1', 'b=2'], vary: 'Accept-Encoding' });
+    const plain = ['Connection', 'keep-alive', 'X-Served', 'pi-1'].map((s) => Buffer.from(s));
+    assert.deepEqual(responseHeaders(plain), { 'x-served': 'pi-1' });
   });
 });
 

@@ -23,8 +23,12 @@ export class TcpRelay {
     });
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  /** Listens on a free port of 127.0.0.1 by default; any 127.x.y.z works too (the whole range is loopback). */
+  async listen(port = 0, host = '127.0.0.1'): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, resolve);
+    });
     this.port = (this.server.address() as net.AddressInfo).port;
     return this.port;
   }

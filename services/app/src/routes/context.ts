@@ -1,4 +1,6 @@
 // What every route gets: the app's clients (AppDeps) and the per-request state (RequestState).
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Request, Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Logger } from '@dramble/lib';
@@ -51,7 +53,7 @@ export function viewerOf(res: Response): Viewer | null {
   return s ? { name: s.user.name, csrf: s.csrf } : null;
 }
 
-export function parseCookies(req: Request): Record<string, string> {
+export function parseCookies(req: { headers: IncomingHttpHeaders }): Record<string, string> {
   const out: Record<string, string> = {};
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const i = part.indexOf('=');
@@ -79,6 +81,14 @@ export function clientIp(req: Request): string {
 }
 
 export const NO_STORE = 'private, no-store';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** The balancer's request id when it sent a well-formed one, else a new one. */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const given = headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
 
 /** Cache-Control for anonymous pages: the balancer may keep them `ttl` seconds and serve stale while refreshing or failing. */
 export function publicCacheControl(ttl: number): string {

@@ -4,7 +4,9 @@ import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { bannerHtml, fillBanner } from '../render/layout.js';
 import type { CachedPage } from '../cache/page-cache.js';
+import { missedInFastPath } from './cached-hit.js';
 import { NO_STORE, publicCacheControl, state, type AppDeps } from './context.js';
+import { cacheKeyOf } from './page-keys.js';
 
 export interface Rendered {
   status: number;
@@ -37,8 +39,9 @@ function send(deps: AppDeps, res: Response, page: Rendered & { etag?: string }, 
 
 export async function servePage(deps: AppDeps, req: Request, res: Response, key: string, tags: string[], render: () => Promise<Rendered>): Promise<void> {
   const anonymous = state(res).session === null;
-  const cacheKey = `${req.hostname}|${key}`;
-  if (anonymous && deps.pageCache.enabled) {
+  const cacheKey = cacheKeyOf(req.headers, deps.trustProxy, key);
+  // A miss in the fast path (cached-hit.ts) was counted there; Redis is not asked twice.
+  if (anonymous && deps.pageCache.enabled && missedInFastPath(req) !== cacheKey) {
     const hit = await deps.pageCache.get(cacheKey);
     deps.metrics.pageCache.inc({ result: hit ? 'hit' : 'miss' });
     if (hit) return send(deps, res, hit, { anonymous, tags: hit.tags, cache: 'HIT' });

@@ -1,10 +1,10 @@
 // Public site routes: home, posts, pages, tags, feed, sitemap, robots.txt, static assets.
 import { Router, type Request, type Response } from 'express';
-import { SLUG_RE } from '../content/schema.js';
 import { assetsByPath } from '../render/assets.js';
 import { atomFeed, robotsTxt, sitemap } from '../render/feed.js';
 import { contentPage, homePage, notFoundPage, tagPage } from '../render/site-pages.js';
 import { viewerOf, type AppDeps } from './context.js';
+import { pageKey, validSlug, validTag } from './page-keys.js';
 import { freshnessFor, servePage, type Rendered } from './serve-page.js';
 
 const PER_PAGE = 10;
@@ -29,7 +29,7 @@ export function siteRoutes(deps: AppDeps): Router {
   r.get('/', async (req, res) => {
     const page = pageParam(req);
     if (page === undefined) return void res.status(404).type('html').send(notFoundPage(viewerOf(res)));
-    await servePage(deps, req, res, page === 1 ? '/' : `/?page=${page}`, ['home'], async () => {
+    await servePage(deps, req, res, pageKey.home(page), ['home'], async () => {
       const { items, total } = await deps.content.list({ kind: 'post', status: 'published', page, perPage: PER_PAGE }, await freshnessFor(deps, res));
       if (page > 1 && items.length === 0) return notFound(res);
       return { status: 200, type: HTML, body: homePage(items, page, total, PER_PAGE, viewerOf(res)) };
@@ -39,8 +39,8 @@ export function siteRoutes(deps: AppDeps): Router {
   for (const kind of ['post', 'page'] as const) {
     r.get(`/${kind}s/:slug`, async (req, res) => {
       const slug = String(req.params['slug']);
-      if (!SLUG_RE.test(slug) || slug.length > 100) return void res.status(404).type('html').send(notFoundPage(viewerOf(res)));
-      await servePage(deps, req, res, `/${kind}s/${slug}`, [`${kind}:${slug}`], async () => {
+      if (!validSlug(slug)) return void res.status(404).type('html').send(notFoundPage(viewerOf(res)));
+      await servePage(deps, req, res, pageKey.content(kind, slug), [`${kind}:${slug}`], async () => {
         const c = await deps.content.getBySlug(slug, await freshnessFor(deps, res));
         if (!c || c.kind !== kind || c.status !== 'published') return notFound(res);
         return { status: 200, type: HTML, body: contentPage(c, viewerOf(res)) };
@@ -51,8 +51,8 @@ export function siteRoutes(deps: AppDeps): Router {
   r.get('/tags/:tag', async (req, res) => {
     const tag = String(req.params['tag']);
     const page = pageParam(req);
-    if (!SLUG_RE.test(tag) || tag.length > 40 || page === undefined) return void res.status(404).type('html').send(notFoundPage(viewerOf(res)));
-    await servePage(deps, req, res, `/tags/${tag}?page=${page}`, [`tag:${tag}`], async () => {
+    if (!validTag(tag) || page === undefined) return void res.status(404).type('html').send(notFoundPage(viewerOf(res)));
+    await servePage(deps, req, res, pageKey.tag(tag, page), [`tag:${tag}`], async () => {
       const { items, total } = await deps.content.list({ kind: 'post', status: 'published', tag, page, perPage: PER_PAGE }, await freshnessFor(deps, res));
       if (items.length === 0) return notFound(res);
       return { status: 200, type: HTML, body: tagPage(tag, items, page, total, PER_PAGE, viewerOf(res)) };
@@ -60,14 +60,14 @@ export function siteRoutes(deps: AppDeps): Router {
   });
 
   r.get('/feed.xml', async (req, res) => {
-    await servePage(deps, req, res, '/feed.xml', ['feed'], async () => {
+    await servePage(deps, req, res, pageKey.feed, ['feed'], async () => {
       const { items } = await deps.content.list({ kind: 'post', status: 'published', page: 1, perPage: 20 }, await freshnessFor(deps, res));
       return { status: 200, type: 'application/atom+xml; charset=utf-8', body: atomFeed(baseUrl(req), items) };
     });
   });
 
   r.get('/sitemap.xml', async (req, res) => {
-    await servePage(deps, req, res, '/sitemap.xml', ['sitemap'], async () => ({
+    await servePage(deps, req, res, pageKey.sitemap, ['sitemap'], async () => ({
       status: 200,
       type: 'application/xml; charset=utf-8',
       body: sitemap(baseUrl(req), await deps.content.sitemapEntries(await freshnessFor(deps, res))),

@@ -72,17 +72,35 @@ export class BackendSet {
    * retry-safe request be the trial even while healthy backends exist (passive re-admission
    * without active checks); a failed trial is then retried elsewhere, invisible to the client.
    */
-  eligible(exclude: ReadonlySet<string>, now: number, allowTrialBesideHealthy: boolean): Eligible {
+  eligible(exclude: ReadonlySet<string> | undefined, now: number, allowTrialBesideHealthy: boolean): Eligible {
+    // The usual case, without allocating: every backend usable and none excluded yet.
+    if (exclude === undefined || exclude.size === 0) {
+      let all = true;
+      for (const b of this.list) {
+        if (!b.usable) {
+          all = false;
+          break;
+        }
+      }
+      if (all) return this.allEligible();
+    }
     const healthy: Backend[] = [];
     const trial: Backend[] = [];
     for (const b of this.list) {
       if (b.health.passive === 'ejected') b.event({ type: 'tick', now });
-      if (b.draining || exclude.has(b.id)) continue;
+      if (b.draining || exclude?.has(b.id)) continue;
       if (b.healthy()) healthy.push(b);
       else if (b.health.up && b.health.passive === 'half-open' && !b.trialInFlight) trial.push(b);
     }
     if (trial.length > 0 && (healthy.length === 0 || allowTrialBesideHealthy)) return { backends: trial, trial: true };
     return { backends: healthy, trial: false };
+  }
+
+  private allCache: Eligible | undefined;
+
+  private allEligible(): Eligible {
+    if (this.allCache?.backends !== this.list) this.allCache = { backends: this.list, trial: false };
+    return this.allCache;
   }
 
   async close(): Promise<void> {

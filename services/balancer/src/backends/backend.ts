@@ -1,5 +1,5 @@
 // One backend: its target from discovery, its undici connection pool, health state and load.
-import { Pool } from 'undici';
+import { Pool } from './undici-pool.js';
 import type { BackendTarget } from '../discovery/types.js';
 import { ewmaAt, updateEwma, type Ewma } from '../balancing/ewma.js';
 import { healthLabel, initialHealth, isHealthy, next, slowStartFactor, type HealthEvent, type HealthPolicy, type HealthState } from '../health/state-machine.js';
@@ -39,8 +39,7 @@ export class Backend {
   adminDrained = false;
   /** A half-open trial request is under way: send no second one. */
   trialInFlight = false;
-  /** Bound prom-client child for this backend's in-flight gauge (set by the forwarder). */
-  inFlightGauge: { inc(): void; dec(): void } | undefined;
+  private refCache: { id: string; name: string } | undefined;
   /** Called when the health label changes (metrics, logs). */
   onHealthChange: ((b: Backend, from: string, to: string) => void) | undefined;
 
@@ -70,6 +69,13 @@ export class Backend {
 
   get name(): string {
     return this.target.name;
+  }
+
+  /** `{ id, name }` for responses and cache entries; one object, not one per request. */
+  get ref(): { id: string; name: string } {
+    const r = this.refCache;
+    if (r !== undefined && r.id === this.target.id && r.name === this.target.name) return r;
+    return (this.refCache = { id: this.target.id, name: this.target.name });
   }
 
   get draining(): boolean {
@@ -105,7 +111,17 @@ export class Backend {
   }
 
   recordLatency(ms: number, now: number): void {
-    this.ewma = updateEwma(this.ewma, ms, now, this.ewmaDecayMs);
+    const next = updateEwma(this.ewma, ms, now, this.ewmaDecayMs);
+    // Kept in place: one object per backend rather than one per request.
+    if (this.ewma) {
+      this.ewma.value = next.value;
+      this.ewma.at = next.at;
+    } else this.ewma = next;
+  }
+
+  /** Takes any request now: checks pass, not ejected, not draining. */
+  get usable(): boolean {
+    return this.health.up && this.health.passive === 'closed' && !this.draining;
   }
 
   snapshot(now: number): BackendSnapshot {

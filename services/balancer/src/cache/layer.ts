@@ -2,10 +2,11 @@
 // proxy_cache + proxy_cache_use_stale + proxy_cache_lock): serves fresh entries, coalesces misses,
 // tees bodies into memory as they stream to the client, and keeps the site up from stale copies.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable, Transform, pipeline } from 'node:stream';
+import { Transform, pipeline } from 'node:stream';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@dramble/lib';
 import type { FetchUpstream, UpstreamResponse, WriteUpstream } from '../forward/types.js';
+import { asReadable, discardBody } from '../forward/dispatch.js';
 import { freshness, requestVerdict, responseVerdict, usableOnError, type ResponseVerdict } from './cacheability.js';
 import { primaryKey, type PrimaryKey } from './key.js';
 import { CacheStore, type CacheEntry, type PurgeKind } from './store.js';
@@ -69,6 +70,8 @@ export interface CacheLayer {
   stats(): CacheStats;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Headers a cache keeps to itself: Cache-Tag is an instruction to us, not to browsers. */
 const INTERNAL_HEADERS = ['cache-tag'];
 
@@ -88,9 +91,11 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
   // Bumped by every purge: a fill that started before a purge may carry the purged content.
   let generation = 0;
 
+  // Bound children: prom-client would hash a label object on every request otherwise.
+  const counters = { HIT: metrics.requests.labels('HIT'), MISS: metrics.requests.labels('MISS'), STALE: metrics.requests.labels('STALE'), BYPASS: metrics.requests.labels('BYPASS') };
   const count = (result: CacheResult): void => {
     counts[result]++;
-    metrics.requests.inc({ result });
+    counters[result].inc();
   };
   const updateGauges = (): void => {
     metrics.bytes.set(store.bytes);
@@ -170,7 +175,7 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
       throw err;
     }
     if (upstream.status >= 500 && fallback && usableOnError(fallback, clock() - fallback.storedAt)) {
-      discard(upstream.body);
+      discardBody(upstream.body);
       flight?.settle('error');
       logger.warn({ status: upstream.status, backend: upstream.backend.name, path: primary.path }, 'backend answered 5xx; serving a stale copy');
       return serve(req, res, fallback, 'STALE', writeUpstream);
@@ -187,7 +192,7 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
     if (req.method === 'HEAD') {
       // The client gets headers only; the GET body still flows into the cache.
       tee.resume();
-      await writeUpstream(res, { ...withoutInternal(upstream), body: bufferStream(Buffer.alloc(0)) }, { 'x-cache': 'MISS' });
+      await writeUpstream(res, { ...withoutInternal(upstream), body: EMPTY }, { 'x-cache': 'MISS' });
     } else {
       await writeUpstream(res, { ...withoutInternal(upstream), body: tee }, { 'x-cache': 'MISS' });
     }
@@ -253,7 +258,7 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
     });
     // An upstream error destroys the tee (the client sees an aborted response) and nothing is
     // stored; a client that goes away destroys the tee and with it the upstream body.
-    pipeline(upstream.body, tee, (err) => {
+    pipeline(asReadable(upstream.body), tee, (err) => {
       if (err) settle('pass');
     });
     return tee;
@@ -270,7 +275,7 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
         const verdict = responseVerdict(upstream, policy);
         const declared = contentLength(upstream.headers);
         if (!verdict.storable || (declared !== undefined && declared > config.cacheMaxObjectBytes)) {
-          discard(upstream.body);
+          discardBody(upstream.body);
           // The resource stopped being cacheable: stop serving the old copy. A 5xx or a 304 (the
           // client's own conditional request) says nothing about that.
           if (upstream.status < 500 && upstream.status !== 304) {
@@ -294,12 +299,12 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
     const age = String(Math.max(0, Math.floor((entry.ageMs + clock() - entry.storedAt) / 1000)));
     const extra = { 'x-cache': result, age };
     if (entry.status === 200 && isNotModified(req.headers, entry.headers)) {
-      await writeUpstream(res, { status: 304, headers: notModifiedHeaders(entry.headers), body: bufferStream(Buffer.alloc(0)), backend: entry.backend, retries: 0 }, extra);
+      await writeUpstream(res, { status: 304, headers: notModifiedHeaders(entry.headers), body: EMPTY, backend: entry.backend, retries: 0 }, extra);
       return result;
     }
-    const headers = { ...entry.headers };
-    if (entry.status !== 204 && entry.status !== 304) headers['content-length'] = String(entry.body.length);
-    await writeUpstream(res, { status: entry.status, headers, body: bufferStream(entry.body), backend: entry.backend, retries: 0 }, extra);
+    // Content-Length belongs to the headers, not the extras: compression may still drop it.
+    const headers = entry.status !== 204 && entry.status !== 304 ? { ...entry.headers, 'content-length': String(entry.body.length) } : entry.headers;
+    await writeUpstream(res, { status: entry.status, headers, body: entry.body, backend: entry.backend, retries: 0 }, extra);
     return result;
   }
 
@@ -380,17 +385,4 @@ function contentLength(h: Record<string, string | string[]>): number | undefined
   const v = h['content-length'];
   const s = Array.isArray(v) ? v[0] : v;
   return s !== undefined && /^\d+$/.test(s) ? Number(s) : undefined;
-}
-
-function bufferStream(buf: Buffer): Readable {
-  const r = new Readable({ read() {} });
-  if (buf.length > 0) r.push(buf);
-  r.push(null);
-  return r;
-}
-
-/** Drops a body we will not read; some bodies (undici's) emit an abort error when destroyed early. */
-function discard(body: Readable): void {
-  body.on('error', () => {});
-  body.destroy();
 }

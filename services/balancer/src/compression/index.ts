@@ -2,7 +2,8 @@
 // when the client accepts it; nginx's gzip/brotli filters with the usual "don't" list.
 import zlib from 'node:zlib';
 import { pipeline } from 'node:stream';
-import type { UpstreamResponse } from '../forward/types.js';
+import type { OutgoingResponse } from '../forward/types.js';
+import { asReadable } from '../forward/dispatch.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -87,7 +88,7 @@ function first(v: string | string[] | undefined): string | undefined {
  * Returns the response to send: compressed (Content-Encoding set, Content-Length dropped,
  * Vary: Accept-Encoding added, strong ETag weakened) or the same response untouched.
  */
-export function maybeCompress(req: { method?: string | undefined; headers: Headers }, upstream: UpstreamResponse, options: CompressionOptions = {}): UpstreamResponse {
+export function maybeCompress(req: { method?: string | undefined; headers: Headers }, upstream: OutgoingResponse, options: CompressionOptions = {}): OutgoingResponse {
   const h = upstream.headers;
   const { status } = upstream;
   if (status < 200 || status === 204 || status === 206 || status === 304) return upstream;
@@ -122,16 +123,17 @@ export function maybeCompress(req: { method?: string | undefined; headers: Heade
           },
         })
       : zlib.createGzip({ level: options.gzipLevel ?? 5 });
+  if (Buffer.isBuffer(upstream.body)) compressor.end(upstream.body);
   // An upstream error destroys the compressor too, so the client sees an aborted response.
-  pipeline(upstream.body, compressor, () => {});
+  else pipeline(asReadable(upstream.body), compressor, () => {});
   return { ...upstream, headers, body: compressor };
 }
 
 /** `maybeCompress` bound to the balancer's settings; a no-op when compression is off. */
 export function createCompressor(config: { compression: boolean; compressionMinBytes: number }): (
   req: { method?: string | undefined; headers: Headers },
-  upstream: UpstreamResponse,
-) => UpstreamResponse {
+  upstream: OutgoingResponse,
+) => OutgoingResponse {
   if (!config.compression) return (_req, upstream) => upstream;
   return (req, upstream) => maybeCompress(req, upstream, { minBytes: config.compressionMinBytes });
 }

@@ -2,8 +2,6 @@
 // that backend's undici pool with the body streamed, and retries on another backend when the
 // attempt failed before any response byte and a retry is safe (see classify.ts) and in budget.
 import type { IncomingMessage } from 'node:http';
-import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { Logger } from '@dramble/lib';
 import type { Backend } from '../backends/backend.js';
@@ -11,8 +9,8 @@ import type { BackendSet } from '../backends/backend-set.js';
 import type { Strategy } from '../balancing/types.js';
 import type { BalancerMetrics } from '../metrics.js';
 import { getContext, type RequestContext } from '../request/context.js';
-import { withoutHopByHop } from '../request/hop-by-hop.js';
-import { outgoingHeaders } from '../request/passes.js';
+import { outgoingHeaderList } from '../request/passes.js';
+import { dispatch } from './dispatch.js';
 import { classify, retryable, isIdempotent, type Failure } from './classify.js';
 import type { RetryBudget } from './retry-budget.js';
 import { BackendError, type FetchUpstream, type UpstreamResponse } from './types.js';
@@ -53,34 +51,6 @@ export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError';
 }
 
-/**
- * An abort signal for undici that fires when the client connection closes. An EventEmitter made
- * once per connection (keep-alive reuses it) instead of an AbortController per request: the
- * latter showed up in profiles of the hot path.
- */
-class SocketSignal extends EventEmitter {
-  aborted = false;
-  reason: Error | undefined;
-}
-
-const signals = new WeakMap<Socket, SocketSignal>();
-
-function socketSignal(socket: Socket): SocketSignal {
-  let s = signals.get(socket);
-  if (!s) {
-    const signal = new SocketSignal();
-    signal.setMaxListeners(0);
-    socket.once('close', () => {
-      signal.aborted = true;
-      signal.reason = new ClientGoneError('client closed the connection');
-      signal.emit('abort');
-    });
-    signals.set(socket, signal);
-    s = signal;
-  }
-  return s;
-}
-
 export function hasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
@@ -99,6 +69,9 @@ function hashKeyOf(req: IncomingMessage, ctx: RequestContext, hashOn: string | u
   return undefined;
 }
 
+const BODY_FIELDS = ['content-length', 'content-type'];
+const NO_HASH = {};
+
 export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
   const { backends, budget, metrics, logger } = deps;
 
@@ -109,12 +82,7 @@ export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
     const method = opts?.method ?? req.method ?? 'GET';
     const methodOverridden = opts?.method !== undefined && opts.method !== req.method;
     const withBody = !methodOverridden && hasBody(req);
-    const headers = outgoingHeaders(req, ctx, { viaName: settings.viaName }, opts?.headers);
-    delete headers['expect']; // Node already answered 100-continue to the client
-    if (methodOverridden) {
-      delete headers['content-length'];
-      delete headers['content-type'];
-    }
+    const headers = outgoingHeaderList(req, ctx, { viaName: settings.viaName, drop: methodOverridden ? BODY_FIELDS : undefined, extra: opts?.headers });
     const hashKey = hashKeyOf(req, ctx, settings.hashOn);
     const strategy = deps.strategy();
     const path = req.url ?? '/';
@@ -139,10 +107,7 @@ export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
         }
       })(), { objectMode: false });
 
-    // Stop waiting for a backend when the client disconnects (one signal per client connection).
-    const signal = socketSignal(req.socket);
-
-    const tried = new Set<string>();
+    let tried: Set<string> | undefined; // allocated only when a retry happens
     let retries = 0;
     let lastFailure: { failure: Failure; backend: Backend; err: unknown } | undefined;
     const retrySafe = !withBody && isIdempotent(method);
@@ -151,7 +116,7 @@ export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
       for (;;) {
         const now = Date.now();
         const { backends: eligible, trial } = backends.eligible(tried, now, retrySafe && !settings.activeChecks && retries < settings.retries);
-        const backend = eligible.length > 0 ? strategy.pick(eligible, { ...(hashKey !== undefined ? { hashKey } : {}) }) : undefined;
+        const backend = eligible.length > 0 ? strategy.pick(eligible, hashKey !== undefined ? { hashKey } : NO_HASH) : undefined;
         if (!backend) {
           if (lastFailure) {
             const { failure, backend: b, err } = lastFailure;
@@ -159,12 +124,9 @@ export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
           }
           throw new BackendError('no-backend', 503, 'no healthy backend', undefined, retries);
         }
-        tried.add(backend.id);
         if (trial) backend.trialInFlight = true;
         backend.inFlight++;
         backend.requests++;
-        backend.inFlightGauge ??= metrics.backendInFlight.labels(backend.name);
-        backend.inFlightGauge.inc();
         const t0 = performance.now();
         let released = false;
         const release = (): void => {
@@ -172,33 +134,22 @@ export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
           released = true;
           backend.inFlight--;
           if (trial) backend.trialInFlight = false;
-          backend.inFlightGauge?.dec();
         };
         try {
-          const r = await backend.pool.request({
-            path,
-            method: method as 'GET',
-            headers,
-            body: withBody ? makeBody() : null,
-            signal,
-          });
+          if (ctx.gone) throw new ClientGoneError('client closed the connection');
+          const r = await dispatch(backend.pool, { path, method: method as 'GET', headers, body: withBody ? makeBody() : null }, ctx);
           const t1 = performance.now();
-          backend.recordLatency(t1 - t0, Date.now());
-          backend.event({ type: settings.failStatuses.includes(r.statusCode) ? 'request-fail' : 'request-ok', now: Date.now() });
-          r.body.once('close', release);
+          const now = Date.now();
+          backend.recordLatency(t1 - t0, now);
+          backend.event({ type: settings.failStatuses.includes(r.status) ? 'request-fail' : 'request-ok', now });
+          r.body.onSettled = release;
           ctx.backend = backend.name;
           ctx.retries = retries;
-          return {
-            status: r.statusCode,
-            headers: withoutHopByHop(r.headers as Record<string, string | string[]>),
-            body: r.body,
-            backend: { id: backend.id, name: backend.name },
-            retries,
-          };
+          return { status: r.status, headers: r.headers, body: r.body, backend: backend.ref, retries };
         } catch (err) {
           release();
           if (bodyError) throw bodyError;
-          if (signal.aborted) throw new ClientGoneError('client closed the connection', { cause: err });
+          if (ctx.gone) throw new ClientGoneError('client closed the connection', { cause: err });
           // Refused before any I/O: no backend is at fault and another would refuse it too.
           if ((err as { code?: string }).code === 'UND_ERR_INVALID_ARG') throw new UnsendableRequestError((err as Error).message, { cause: err });
           const failure = classify(err);
@@ -216,6 +167,7 @@ export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
           logger.debug({ err, backend: backend.id, requestId: ctx.id, attempt: retries + 1 }, 'backend attempt failed');
           if (retries < settings.retries && retryable(failure, method, bodyStarted)) {
             if (budget.tryRetry(Date.now())) {
+              (tried ??= new Set()).add(backend.id);
               retries++;
               metrics.retries.inc({ reason: failure.kind });
               continue;

@@ -2,16 +2,26 @@
 // the cache asks for an upstream response with FetchUpstream and writes one with WriteUpstream.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { UpstreamBody } from './dispatch.js';
 
 export interface UpstreamResponse {
   status: number;
   /** Response headers from the backend, lower-case names, hop-by-hop headers already removed. */
   headers: Record<string, string | string[]>;
-  /** The streamed body; destroy it if you do not consume it (releases the pooled connection). */
-  body: Readable;
+  /**
+   * The streamed body: the forwarder's UpstreamBody (asReadable() when a stream is needed) or any
+   * Readable. Discard it (discardBody) if you do not consume it: that releases the connection.
+   */
+  body: Readable | UpstreamBody;
   backend: { id: string; name: string };
   /** How many times the request was retried on another backend before this response. */
   retries: number;
+}
+
+/** What WriteUpstream writes: a backend's response, or one answered from memory (a cache hit). */
+export interface OutgoingResponse extends Omit<UpstreamResponse, 'body'> {
+  /** A stream, or the whole body at once (written with the headers in one go). */
+  body: Readable | UpstreamBody | Buffer;
 }
 
 /** Why a request could not be answered by any backend; `status` is the page the client gets. */
@@ -56,6 +66,6 @@ export type FetchUpstream = (
  */
 export type WriteUpstream = (
   res: ServerResponse,
-  upstream: UpstreamResponse,
+  upstream: OutgoingResponse,
   extraHeaders?: Record<string, string | string[]>,
 ) => Promise<void>;

@@ -4,39 +4,73 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getContext } from '../request/context.js';
 import { applyResponsePasses, type ResponsePassOptions } from '../response/passes.js';
-import type { UpstreamResponse, WriteUpstream } from './types.js';
+import { UpstreamBody, asReadable } from './dispatch.js';
+import type { OutgoingResponse, WriteUpstream } from './types.js';
 
-export type Compress = (req: IncomingMessage, upstream: UpstreamResponse) => UpstreamResponse;
+export type Compress = (req: IncomingMessage, upstream: OutgoingResponse) => OutgoingResponse;
+
+function bodiless(method: string | undefined, status: number): boolean {
+  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+}
 
 export function createWriteUpstream(options: () => ResponsePassOptions, compress?: Compress): WriteUpstream {
-  return function writeUpstream(res: ServerResponse, upstream: UpstreamResponse, extraHeaders?: Record<string, string | string[]>): Promise<void> {
+  return function writeUpstream(res: ServerResponse, upstream: OutgoingResponse, extraHeaders?: Record<string, string | string[]>): Promise<void> {
     const req = res.req;
     const ctx = getContext(req);
     const up = compress ? compress(req, upstream) : upstream;
-    const headers = applyResponsePasses(up.headers, { backendName: up.backend.name, httpVersion: req.httpVersion }, ctx, options());
-    if (extraHeaders) for (const [k, v] of Object.entries(extraHeaders)) headers[k.toLowerCase()] = v;
+    const headers = applyResponsePasses(up.headers, up.backend.name, req.httpVersion, ctx, options(), extraHeaders);
     if (ctx) {
       ctx.backend = up.backend.name;
       ctx.retries = up.retries;
     }
+    const body = up.body;
+    if (Buffer.isBuffer(body)) {
+      // From memory: headers and body leave in one write.
+      if (!res.destroyed) {
+        res.writeHead(up.status, headers);
+        const send = !bodiless(req.method, up.status) && body.length > 0;
+        if (ctx) ctx.bytes = send ? body.length : 0;
+        res.end(send ? body : undefined);
+      }
+      return Promise.resolve();
+    }
+    if (body instanceof UpstreamBody && !body.claimed) {
+      // The backend's body straight into the client socket: no stream, no pipe.
+      if (res.destroyed) {
+        body.discard();
+        return Promise.resolve();
+      }
+      res.writeHead(up.status, headers);
+      if (bodiless(req.method, up.status)) {
+        body.discard();
+        if (ctx) ctx.bytes = 0;
+        res.end();
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => {
+        body.writeTo(res, () => {
+          if (ctx) ctx.bytes = body.bytes;
+          resolve();
+        });
+      });
+    }
+    const stream = asReadable(body);
     return new Promise<void>((resolve) => {
       if (res.destroyed) {
         // undici emits 'error' on an early destroy; without a listener it would crash the process.
-        up.body.on('error', () => undefined);
-        up.body.destroy();
+        stream.on('error', () => undefined);
+        stream.destroy();
         resolve();
         return;
       }
       res.writeHead(up.status, headers);
-      const bodiless = req.method === 'HEAD' || up.status === 204 || up.status === 304 || (up.status >= 100 && up.status < 200);
-      if (bodiless) {
-        up.body.resume();
-        up.body.once('error', () => undefined);
+      if (bodiless(req.method, up.status)) {
+        stream.resume();
+        stream.once('error', () => undefined);
         res.once('close', () => resolve());
         res.end(() => resolve());
         return;
       }
-      const body = up.body;
       let settled = false;
       const done = (): void => {
         if (settled) return;
@@ -45,23 +79,23 @@ export function createWriteUpstream(options: () => ResponsePassOptions, compress
       };
       if (ctx) {
         let bytes = 0;
-        body.on('data', (chunk: Buffer) => {
+        stream.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
           ctx.bytes = bytes;
         });
       }
       // pipe() rather than pipeline(): pipeline allocates an AbortController (and a DOMException
       // when it finishes) per response, measurable on the hot path.
-      body.once('error', (err) => {
+      stream.once('error', (err) => {
         // The backend died mid-body: cut the client connection so the response cannot look whole.
         res.destroy(err);
         done();
       });
       res.once('close', () => {
-        if (!body.readableEnded) body.destroy();
+        if (!stream.readableEnded) stream.destroy();
         done();
       });
-      body.pipe(res);
+      stream.pipe(res);
     });
   };
 }

@@ -1,6 +1,6 @@
 // Active health checks: a thin timer/probe adapter that feeds check-ok / check-fail events into
 // each backend's pure state machine. One probe per backend at a time.
-import { request } from 'undici';
+import http from 'node:http';
 import type { Logger } from '@dramble/lib';
 import type { BackendSet } from '../backends/backend-set.js';
 import type { Backend } from '../backends/backend.js';
@@ -58,16 +58,9 @@ export class ActiveChecker {
     let ok = false;
     let why = '';
     try {
-      const res = await request(url, {
-        method: 'GET',
-        headers: { 'user-agent': 'dramble-balancer-health' },
-        headersTimeout: this.settings.timeoutMs,
-        bodyTimeout: this.settings.timeoutMs,
-        signal: AbortSignal.timeout(this.settings.timeoutMs),
-      });
-      await res.body.dump();
-      ok = res.statusCode >= 200 && res.statusCode < 400;
-      why = `status ${res.statusCode}`;
+      const status = await probeStatus(url, this.settings.timeoutMs);
+      ok = status >= 200 && status < 400;
+      why = `status ${status}`;
     } catch (err) {
       why = (err as Error).message;
     } finally {
@@ -77,4 +70,29 @@ export class ActiveChecker {
     b.event({ type: ok ? 'check-ok' : 'check-fail', now: Date.now() });
     if (wasUp !== b.health.up) this.logger.warn({ backend: b.id, backendName: b.name, up: b.health.up, why }, b.health.up ? 'backend passed its health checks' : 'backend failed its health checks');
   }
+}
+
+/**
+ * One GET on a fresh connection (like HAProxy's checks: a dead listener shows at once), the body
+ * drained; rejects on a connect error or when the whole exchange outlasts `timeoutMs`.
+ */
+function probeStatus(url: URL, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, headers: { 'user-agent': 'dramble-balancer-health', connection: 'close' } }, (res) => {
+      res.resume();
+      res.once('end', () => {
+        clearTimeout(timer);
+        resolve(res.statusCode ?? 0);
+      });
+      res.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+    const timer = setTimeout(() => req.destroy(new Error(`health check timed out after ${timeoutMs} ms`)), timeoutMs);
+    req.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
 }

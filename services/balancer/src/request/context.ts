@@ -19,16 +19,22 @@ export interface RequestContext {
   /** Response body bytes written (for the access log). */
   bytes?: number;
   error?: string;
+  /** The client connection closed before the response was complete. */
+  gone?: boolean;
+  /** Aborts the backend attempt waiting for its response headers (set by the forwarder). */
+  cancel: ((err: Error) => void) | undefined;
 }
 
-const contexts = new WeakMap<IncomingMessage, RequestContext>();
+// A symbol property rather than a WeakMap: a WeakMap entry per request is extra work for the GC.
+const kContext = Symbol('dramble.context');
+type WithContext = IncomingMessage & { [kContext]?: RequestContext };
 
 export function setContext(req: IncomingMessage, ctx: RequestContext): void {
-  contexts.set(req, ctx);
+  (req as WithContext)[kContext] = ctx;
 }
 
 export function getContext(req: IncomingMessage): RequestContext | undefined {
-  return contexts.get(req);
+  return (req as WithContext)[kContext];
 }
 
 export function normaliseIp(ip: string | undefined): string {

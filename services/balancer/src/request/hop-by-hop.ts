@@ -32,7 +32,7 @@ export function withoutHopByHop(headers: IncomingHttpHeaders | HeaderMap): Heade
   return out;
 }
 
-function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
+export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
   const set = new Set<string>();
   for (const part of Array.isArray(value) ? value : [value]) {
@@ -42,4 +42,28 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
     }
   }
   return set;
+}
+
+/**
+ * A backend's raw response headers (undici's name/value Buffer list) as a header map without
+ * hop-by-hop headers: one pass, no intermediate object. Repeated fields become arrays.
+ */
+export function responseHeaders(raw: readonly Buffer[]): HeaderMap {
+  const out: HeaderMap = {};
+  let connection: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    if (HOP_BY_HOP.has(name)) {
+      if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
+      continue;
+    }
+    const prior = out[name];
+    if (prior === undefined) out[name] = value;
+    else if (Array.isArray(prior)) prior.push(value);
+    else out[name] = [prior, value];
+  }
+  // "keep-alive" and "close" name no other header: the usual values need no parsing.
+  if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') for (const t of connectionTokens(connection) ?? []) delete out[t];
+  return out;
 }

@@ -1,55 +1,81 @@
-// The outgoing request passes, in order: each takes the headers being built for the backend and
-// the request context. The order is the contract: hop-by-hop stripping runs before anything is
-// added so that nothing we add can be stripped by a client's Connection header.
+// The headers sent to a backend, built in one pass over the client's raw header list (names keep
+// their spelling and repeated fields stay separate, as the client sent them):
+// - hop-by-hop headers and every header the client's Connection names are dropped first, so
+//   nothing added below can be stripped by a client's Connection header;
+// - X-Forwarded-For: kept only from a trusted proxy, then the peer appended, so the right-most
+//   entry is always our real peer;
+// - X-Forwarded-Proto/-Host and Forwarded: a trusted proxy's kept, otherwise what this
+//   connection saw (Forwarded dropped);
+// - X-Request-Id: the context's (a valid incoming one was adopted there);
+// - Via (RFC 9110 §7.6.3): our entry appended, so loops and the proxy chain are visible.
 import type { IncomingMessage } from 'node:http';
 import type { RequestContext } from './context.js';
-import { withoutHopByHop, type HeaderMap } from './hop-by-hop.js';
+import { HOP_BY_HOP, connectionTokens } from './hop-by-hop.js';
 
 export interface RequestPassOptions {
   viaName: string;
+  /** Lower-case names left out (e.g. content-length when a HEAD is turned into a GET). */
+  drop?: readonly string[] | undefined;
+  /** Set after the passes (lower-case names), replacing any field of the same name. */
+  extra?: Record<string, string> | undefined;
 }
 
-export type RequestPass = (headers: HeaderMap, req: IncomingMessage, ctx: RequestContext, options: RequestPassOptions) => HeaderMap;
+/** Fields the passes below write themselves. */
+const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'forwarded', 'x-request-id', 'via', 'expect']);
 
-/** X-Forwarded-For: keep what a trusted proxy sent, then append the peer, so the right-most entry is always our real peer. */
-export const forwardedFor: RequestPass = (headers, _req, ctx) => {
-  const incoming = ctx.trustedPeer ? headers['x-forwarded-for'] : undefined;
-  const prior = Array.isArray(incoming) ? incoming.join(', ') : incoming;
-  headers['x-forwarded-for'] = prior ? `${prior}, ${ctx.peer}` : ctx.peer;
-  return headers;
-};
-
-/** X-Forwarded-Proto/-Host: from a trusted proxy kept, otherwise what this connection saw. */
-export const forwardedProtoHost: RequestPass = (headers, req, ctx) => {
-  if (!ctx.trustedPeer || headers['x-forwarded-proto'] === undefined) headers['x-forwarded-proto'] = ctx.proto;
-  if (!ctx.trustedPeer || headers['x-forwarded-host'] === undefined) {
-    if (req.headers.host !== undefined) headers['x-forwarded-host'] = req.headers.host;
-    else delete headers['x-forwarded-host'];
+/** The outgoing header list, `[name, value, name, value, ...]` (undici's and Node's flat form). */
+export function outgoingHeaderList(req: IncomingMessage, ctx: RequestContext, options: RequestPassOptions): string[] {
+  const raw = req.rawHeaders;
+  const connection = req.headers.connection;
+  const named = connection === undefined ? undefined : connectionTokens(connection);
+  const out: string[] = [];
+  let xff: string | undefined;
+  let proto: string | undefined;
+  let host: string | undefined;
+  let forwarded: string | undefined;
+  let via: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || (named !== undefined && named.has(lower))) continue;
+    if (options.drop !== undefined && options.drop.includes(lower)) continue;
+    if (options.extra !== undefined && lower in options.extra) continue;
+    if (REWRITTEN.has(lower)) {
+      const value = raw[i + 1]!;
+      if (lower === 'x-forwarded-for') xff = xff === undefined ? value : `${xff}, ${value}`;
+      else if (lower === 'x-forwarded-proto') proto ??= value;
+      else if (lower === 'x-forwarded-host') host ??= value;
+      else if (lower === 'forwarded') forwarded = forwarded === undefined ? value : `${forwarded}, ${value}`;
+      else if (lower === 'via') via = via === undefined ? value : `${via}, ${value}`;
+      // expect: Node already answered 100-continue to the client; x-request-id: from the context.
+      continue;
+    }
+    out.push(name, raw[i + 1]!);
   }
-  if (!ctx.trustedPeer) delete headers['forwarded'];
-  return headers;
-};
-
-/** X-Request-Id: passed through (the context already adopted a valid incoming one) or created. */
-export const requestId: RequestPass = (headers, _req, ctx) => {
-  headers['x-request-id'] = ctx.id;
-  return headers;
-};
-
-/** Via (RFC 9110 §7.6.3): appended, so loops and the proxy chain are visible. */
-export const via: RequestPass = (headers, req, _ctx, options) => {
+  const trusted = ctx.trustedPeer;
+  out.push('x-forwarded-for', trusted && xff ? `${xff}, ${ctx.peer}` : ctx.peer);
+  out.push('x-forwarded-proto', trusted && proto !== undefined ? proto : ctx.proto);
+  const fwdHost = trusted && host !== undefined ? host : req.headers.host;
+  if (fwdHost !== undefined) out.push('x-forwarded-host', fwdHost);
+  if (trusted && forwarded !== undefined) out.push('forwarded', forwarded);
+  out.push('x-request-id', ctx.id);
   const entry = `${req.httpVersion} ${options.viaName}`;
-  const prior = headers['via'];
-  headers['via'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${entry}` : entry;
-  return headers;
-};
+  out.push('via', via ? `${via}, ${entry}` : entry);
+  if (options.extra !== undefined) for (const k in options.extra) out.push(k.toLowerCase(), options.extra[k]!);
+  return out;
+}
 
-export const REQUEST_PASSES: readonly RequestPass[] = [forwardedFor, forwardedProtoHost, requestId, via];
-
-/** Builds the headers sent to the backend for `req`. */
-export function outgoingHeaders(req: IncomingMessage, ctx: RequestContext, options: RequestPassOptions, extra?: Record<string, string>): HeaderMap {
-  let headers = withoutHopByHop(req.headers);
-  for (const pass of REQUEST_PASSES) headers = pass(headers, req, ctx, options);
-  if (extra) for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v;
-  return headers;
+/** The same headers as an object (lower-case names; repeated fields joined), for http.request. */
+export function outgoingHeaders(req: IncomingMessage, ctx: RequestContext, options: RequestPassOptions): Record<string, string | string[]> {
+  const list = outgoingHeaderList(req, ctx, options);
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const k = list[i]!.toLowerCase();
+    const prior = out[k];
+    const value = list[i + 1]!;
+    if (prior === undefined) out[k] = value;
+    else if (Array.isArray(prior)) prior.push(value);
+    else out[k] = [prior, value];
+  }
+  return out;
 }

@@ -1,5 +1,10 @@
-// The response passes, in order, over headers from a backend (hop-by-hop already stripped by
-// the forwarder) before they go to the client.
+// The response passes over headers from a backend (hop-by-hop already stripped by the forwarder)
+// before they go to the client, applied to a copy (a cache entry's headers are shared):
+// - the served-by header names the backend (the Dramble's "which Pi served me");
+// - Via gets our entry appended;
+// - X-Request-Id echoes the request id, so a user report can be matched with the access log;
+// - Strict-Transport-Security over HTTPS when configured;
+// - then the caller's extra headers (X-Cache, Age).
 import type { RequestContext } from '../request/context.js';
 import type { HeaderMap } from '../request/hop-by-hop.js';
 
@@ -10,39 +15,25 @@ export interface ResponsePassOptions {
   hstsMaxAge: number;
 }
 
-export interface ResponseInfo {
-  backendName: string;
-  httpVersion: string;
-}
-
-export type ResponsePass = (headers: HeaderMap, info: ResponseInfo, ctx: RequestContext | undefined, options: ResponsePassOptions) => void;
-
-/** Names the backend that served (the Dramble's "which Pi served me"). */
-export const servedBy: ResponsePass = (headers, info, _ctx, options) => {
-  headers[options.servedByHeader.toLowerCase()] = info.backendName;
-};
-
-export const via: ResponsePass = (headers, info, _ctx, options) => {
-  const entry = `${info.httpVersion} ${options.viaName}`;
-  const prior = headers['via'];
-  headers['via'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${entry}` : entry;
-};
-
-/** Echo the request id so a user report can be matched with the access log. */
-export const requestId: ResponsePass = (headers, _info, ctx) => {
-  if (ctx) headers['x-request-id'] = ctx.id;
-};
-
-export const hsts: ResponsePass = (headers, _info, ctx, options) => {
-  if (options.hstsMaxAge > 0 && ctx?.proto === 'https') headers['strict-transport-security'] = `max-age=${options.hstsMaxAge}`;
-};
-
-export const RESPONSE_PASSES: readonly ResponsePass[] = [servedBy, via, requestId, hsts];
-
-export function applyResponsePasses(headers: HeaderMap, info: ResponseInfo, ctx: RequestContext | undefined, options: ResponsePassOptions): HeaderMap {
+export function applyResponsePasses(
+  headers: HeaderMap,
+  backendName: string,
+  httpVersion: string,
+  ctx: RequestContext | undefined,
+  options: ResponsePassOptions,
+  extra?: Record<string, string | string[]>,
+): HeaderMap {
   // A plain copy loop: spreading then adding keys was measurably slower on the hot path.
   const out: HeaderMap = {};
   for (const k in headers) out[k] = headers[k]!;
-  for (const pass of RESPONSE_PASSES) pass(out, info, ctx, options);
+  out[options.servedByHeader.toLowerCase()] = backendName;
+  const entry = `${httpVersion} ${options.viaName}`;
+  const prior = headers['via'];
+  out['via'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${entry}` : entry;
+  if (ctx) {
+    out['x-request-id'] = ctx.id;
+    if (options.hstsMaxAge > 0 && ctx.proto === 'https') out['strict-transport-security'] = `max-age=${options.hstsMaxAge}`;
+  }
+  if (extra) for (const k in extra) out[k.toLowerCase()] = extra[k]!;
   return out;
 }

@@ -33,6 +33,14 @@ export function createApi(manager: Manager, opts: { adminToken?: string | undefi
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '16kb' }));
+  // A body that is not JSON is refused: read as "no body", a form post would start a switchover to
+  // a target of the manager's choosing.
+  app.use('/api', (req, res, next) => {
+    const declared = req.headers['content-length'];
+    const hasBody = req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
+    if (hasBody && !req.is('application/json')) return void res.status(415).json({ error: 'request bodies must be JSON (Content-Type: application/json)' });
+    next();
+  });
   const auth = requireToken(opts.adminToken);
 
   app.get('/api/topology', (_req, res) => {
@@ -56,6 +64,13 @@ export function createApi(manager: Manager, opts: { adminToken?: string | undefi
     await manager.rejoinInstance(id);
     res.json({ ok: true, instance: id, primary: manager.primaryId });
   });
+
+  // A known route with the wrong method says which method it takes.
+  const allow = (method: string): express.RequestHandler => (_req, res) => void res.set('allow', method).status(405).json({ error: `use ${method}` });
+  app.all('/api/topology', allow('GET'));
+  app.all('/api/events', allow('GET'));
+  app.all('/api/switchover', allow('POST'));
+  app.all('/api/instances/:id/rejoin', allow('POST'));
 
   app.use('/api', (_req, res) => {
     res.status(404).json({ error: 'no such API route' });

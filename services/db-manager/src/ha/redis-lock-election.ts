@@ -1,13 +1,19 @@
 // Leader election on a Redis key, for running outside Kubernetes: SET NX PX takes the lock, and renewal and
 // release are Lua compare-and-set scripts so a manager never extends or deletes a lock someone else took
 // after its own had expired.
-import type { Redis } from 'ioredis';
 import type { Logger } from '@dramble/lib';
 import { createElectionLoop, type LockBackend } from './election-loop.js';
 import type { LeaderElection } from './types.js';
 
+/** The commands the lock needs (an ioredis client has them; tests may pass a narrower stand-in). */
+export interface LockRedis {
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, px: 'PX', ttlMs: number, nx: 'NX'): Promise<'OK' | null>;
+  eval(script: string, numKeys: number, ...args: string[]): Promise<unknown>;
+}
+
 export interface RedisLockElectionOptions {
-  redis: Redis;
+  redis: LockRedis;
   /** Lock key, e.g. "dramble:db-manager:leader". */
   key: string;
   identity: string;

@@ -1,0 +1,27 @@
+// The periodic full GC: runs only when gc is exposed, first soon after start, then on its interval, and stops.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startPeriodicGc } from '../../../services/db-manager/src/memory.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('periodic gc', () => {
+  it('collects first after firstMs, then every everyMs, and not after stop', async () => {
+    const calls: unknown[] = [];
+    const stop = startPeriodicGc(40, 20, (o) => calls.push(o));
+    await sleep(10);
+    assert.equal(calls.length, 0);
+    await sleep(120);
+    assert.ok(calls.length >= 2 && calls.length <= 4, `${calls.length} collections in 130 ms`);
+    assert.deepEqual(calls[0], { type: 'major', execution: 'async' });
+    stop();
+    const n = calls.length;
+    await sleep(100);
+    assert.equal(calls.length, n, 'no collection after stop');
+  });
+
+  it('does nothing when gc is not exposed', () => {
+    const stop = startPeriodicGc(10, 10, undefined);
+    stop();
+  });
+});
