@@ -58,6 +58,8 @@ export function createBalancerMetrics(registry: Registry, sources: MetricSources
   };
 }
 
+const CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
 export function statusClass(status: number): string {
-  return `${Math.floor(status / 100)}xx`;
+  return CLASSES[Math.floor(status / 100)] ?? `${Math.floor(status / 100)}xx`;
 }

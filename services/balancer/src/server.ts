@@ -26,7 +26,7 @@ import type { HealthPolicy } from './health/state-machine.js';
 import { createBalancerMetrics } from './metrics.js';
 import { createAdminHandler, type AdminRoute } from './admin/routes.js';
 import { createContext } from './request/client.js';
-import { setContext } from './request/context.js';
+import { getContext, setContext } from './request/context.js';
 import { framingProblem } from './request/smuggling.js';
 import { TrustedProxies } from './request/trusted-proxies.js';
 import { readTls, watchTls } from './tls.js';
@@ -133,7 +133,7 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
     () => ({ viaName: config.viaName, servedByHeader: config.servedByHeader, hstsMaxAge: config.hsts }),
     // Without Accept-Encoding nothing can be compressed; skip the checks (and the Vary it would add:
     // an uncompressed response is acceptable to every client, so a downstream cache may share it).
-    (req, upstream) => (req.headers['accept-encoding'] === undefined ? upstream : compressor(req, upstream)),
+    (req, upstream) => (getContext(req)?.headers.acceptEncoding === undefined ? upstream : compressor(req, upstream)),
   );
   let limiter: RateLimiter = createRateLimiter(config);
   let limiterRps = config.rateLimitRps;
@@ -153,19 +153,24 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   const finish = createFinish(logger, metrics, () => config.accessLog);
   const handleError = createErrorHandler(logger, metrics, () => Math.max(1, Math.ceil(config.failTimeoutMs / 1000)));
 
+  // One listener function for every response (no closure per request); `this` is the response.
+  function onResponseClose(this: http.ServerResponse): void {
+    const ctx = getContext(this.req);
+    inFlight--;
+    if (!ctx) return;
+    if (!this.writableFinished) {
+      // The client went away: stop waiting for a backend on its behalf.
+      ctx.gone = true;
+      ctx.cancel?.(new ClientGoneError('client closed the connection'));
+    }
+    finish(this.req, this, ctx);
+  }
+
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const ctx = createContext(req, trusted, tls);
     setContext(req, ctx);
     inFlight++;
-    res.on('close', () => {
-      inFlight--;
-      if (!res.writableFinished) {
-        // The client went away: stop waiting for a backend on its behalf.
-        ctx.gone = true;
-        ctx.cancel?.(new ClientGoneError('client closed the connection'));
-      }
-      finish(req, res, ctx);
-    });
+    res.on('close', onResponseClose);
 
     const problem = framingProblem(req.rawHeaders);
     if (problem) {
@@ -186,7 +191,7 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
       }
       req.url = path;
     }
-    const declared = Number(req.headers['content-length'] ?? 0);
+    const declared = Number(ctx.headers.contentLength ?? 0);
     if (config.maxBodySize > 0 && declared > config.maxBodySize) {
       metrics.rejected.inc({ reason: 'body-too-large' });
       sendError(req, res, 413, { requestId: ctx.id, close: true });

@@ -51,9 +51,9 @@ export class ClientGoneError extends Error {
   override readonly name = 'ClientGoneError';
 }
 
-export function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
+export function hasBody(ctx: RequestContext): boolean {
+  const cl = ctx.headers.contentLength;
+  return ctx.headers.transferEncoding !== undefined || (cl !== undefined && cl !== '0');
 }
 
 function hashKeyOf(req: IncomingMessage, ctx: RequestContext, hashOn: string | undefined): string | undefined {
@@ -81,7 +81,7 @@ export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
     const settings = deps.settings();
     const method = opts?.method ?? req.method ?? 'GET';
     const methodOverridden = opts?.method !== undefined && opts.method !== req.method;
-    const withBody = !methodOverridden && hasBody(req);
+    const withBody = !methodOverridden && hasBody(ctx);
     const headers = outgoingHeaderList(req, ctx, { viaName: settings.viaName, drop: methodOverridden ? BODY_FIELDS : undefined, extra: opts?.headers });
     const hashKey = hashKeyOf(req, ctx, settings.hashOn);
     const strategy = deps.strategy();

@@ -18,12 +18,15 @@ export function createWriteUpstream(options: () => ResponsePassOptions, compress
     const req = res.req;
     const ctx = getContext(req);
     const up = compress ? compress(req, upstream) : upstream;
-    const headers = applyResponsePasses(up.headers, up.backend.name, req.httpVersion, ctx, options(), extraHeaders);
+    const body = up.body;
+    // A backend's own header map, sent as it streams, is nobody else's: amend it instead of copying.
+    // (Cache entries share theirs; teed and compressed responses keep the original for the cache.)
+    const owned = body instanceof UpstreamBody && !body.claimed;
+    const headers = applyResponsePasses(up.headers, up.backend.name, req.httpVersion, ctx, options(), extraHeaders, owned);
     if (ctx) {
       ctx.backend = up.backend.name;
       ctx.retries = up.retries;
     }
-    const body = up.body;
     if (Buffer.isBuffer(body)) {
       // From memory: headers and body leave in one write.
       if (!res.destroyed) {
@@ -34,7 +37,7 @@ export function createWriteUpstream(options: () => ResponsePassOptions, compress
       }
       return Promise.resolve();
     }
-    if (body instanceof UpstreamBody && !body.claimed) {
+    if (owned) {
       // The backend's body straight into the client socket: no stream, no pipe.
       if (res.destroyed) {
         body.discard();

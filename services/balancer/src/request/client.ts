@@ -1,7 +1,7 @@
 // Works out who the client is and the request id when a request arrives.
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { normaliseIp, type RequestContext } from './context.js';
+import { headerFacts, normaliseIp, type RequestContext } from './context.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 
 const VALID_ID = /^[\w.:@/+=-]{1,128}$/;
@@ -30,8 +30,10 @@ export function createContext(req: IncomingMessage, trusted: TrustedProxies, tls
     }
   }
   const incomingProto = trustedPeer ? headerValue(req.headers['x-forwarded-proto']) : undefined;
-  const incomingId = headerValue(req.headers['x-request-id']);
+  const headers = headerFacts(req.rawHeaders);
+  const incomingId = headers.requestId;
   return {
+    headers,
     id: incomingId !== undefined && VALID_ID.test(incomingId) ? incomingId : newRequestId(),
     peer,
     clientIp,

@@ -26,7 +26,7 @@ const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-
 /** The outgoing header list, `[name, value, name, value, ...]` (undici's and Node's flat form). */
 export function outgoingHeaderList(req: IncomingMessage, ctx: RequestContext, options: RequestPassOptions): string[] {
   const raw = req.rawHeaders;
-  const connection = req.headers.connection;
+  const connection = ctx.headers.connection;
   const named = connection === undefined ? undefined : connectionTokens(connection);
   const out: string[] = [];
   let xff: string | undefined;
@@ -55,7 +55,7 @@ export function outgoingHeaderList(req: IncomingMessage, ctx: RequestContext, op
   const trusted = ctx.trustedPeer;
   out.push('x-forwarded-for', trusted && xff ? `${xff}, ${ctx.peer}` : ctx.peer);
   out.push('x-forwarded-proto', trusted && proto !== undefined ? proto : ctx.proto);
-  const fwdHost = trusted && host !== undefined ? host : req.headers.host;
+  const fwdHost = trusted && host !== undefined ? host : ctx.headers.host;
   if (fwdHost !== undefined) out.push('x-forwarded-host', fwdHost);
   if (trusted && forwarded !== undefined) out.push('forwarded', forwarded);
   out.push('x-request-id', ctx.id);

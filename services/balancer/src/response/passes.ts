@@ -22,13 +22,18 @@ export function applyResponsePasses(
   ctx: RequestContext | undefined,
   options: ResponsePassOptions,
   extra?: Record<string, string | string[]>,
+  /** The caller owns `headers` and they may be amended in place (no copy). */
+  inPlace = false,
 ): HeaderMap {
-  // A plain copy loop: spreading then adding keys was measurably slower on the hot path.
-  const out: HeaderMap = {};
-  for (const k in headers) out[k] = headers[k]!;
+  let out = headers;
+  if (!inPlace) {
+    // A plain copy loop: spreading then adding keys was measurably slower on the hot path.
+    out = {};
+    for (const k in headers) out[k] = headers[k]!;
+  }
   out[options.servedByHeader.toLowerCase()] = backendName;
   const entry = `${httpVersion} ${options.viaName}`;
-  const prior = headers['via'];
+  const prior = out['via'];
   out['via'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${entry}` : entry;
   if (ctx) {
     out['x-request-id'] = ctx.id;
