@@ -52,8 +52,7 @@ export class UpstreamBody {
   private readable: BodyReadable | undefined;
   private resume: (() => void) | undefined;
   private paused = false;
-  /** Called once when the body ended, failed or was discarded (frees the backend's slot). */
-  onSettled: (() => void) | undefined;
+  private onSettled: (() => void) | undefined;
 
   constructor(private abort: ((err: Error) => void) | undefined) {}
 
@@ -194,10 +193,22 @@ export class UpstreamBody {
     this.settle();
   }
 
+  /**
+   * Runs `fn` once when the body has ended, failed or been discarded (frees the backend's slot);
+   * at once if that already happened: a small body is often complete before its headers reach
+   * the code that asks.
+   */
+  whenSettled(fn: () => void): void {
+    if (this.settled) fn();
+    else this.onSettled = fn;
+  }
+
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
-    this.onSettled?.();
+    const fn = this.onSettled;
+    this.onSettled = undefined;
+    fn?.();
   }
 }
 

@@ -142,7 +142,7 @@ export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
           const now = Date.now();
           backend.recordLatency(t1 - t0, now);
           backend.event({ type: settings.failStatuses.includes(r.status) ? 'request-fail' : 'request-ok', now });
-          r.body.onSettled = release;
+          r.body.whenSettled(release);
           ctx.backend = backend.name;
           ctx.retries = retries;
           return { status: r.status, headers: r.headers, body: r.body, backend: backend.ref, retries };

@@ -43,7 +43,13 @@ export function createWriteUpstream(options: () => ResponsePassOptions, compress
         body.discard();
         return Promise.resolve();
       }
-      res.writeHead(up.status, headers);
+      try {
+        res.writeHead(up.status, headers);
+      } catch (err) {
+        // A header Node refuses to send: free the backend connection before the error page.
+        body.discard();
+        throw err;
+      }
       if (bodiless(req.method, up.status)) {
         body.discard();
         if (ctx) ctx.bytes = 0;
