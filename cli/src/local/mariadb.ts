@@ -88,31 +88,31 @@ export interface MariaDBArgsOptions {
   readOnly: boolean;
 }
 
-/** The mariadbd command line: binlog + GTID (what the db-manager needs), tuned for a laptop or a Pi. */
-export function mariadbArgs(o: MariaDBArgsOptions): string[] {
-  const datadir = join(o.base, 'data');
+/**
+ * What every mariadbd we start shares, the local cluster's and the tests' alike: its files under
+ * `base` (data/, mysqld.sock, init.sql, ...), loopback only, binlog + GTID as the db-manager needs,
+ * and the small-machine settings. Callers add their buffer sizes and anything of their own.
+ */
+export function mariadbCoreArgs(base: string, port: number, serverId: number): string[] {
   return [
     '--no-defaults',
-    `--datadir=${datadir}`,
-    `--socket=${join(o.base, 'mysqld.sock')}`,
-    `--pid-file=${join(o.base, 'mysqld.pid')}`,
-    `--log-error=${join(o.base, 'error.log')}`,
-    `--tmpdir=${o.base}`,
-    `--port=${o.port}`,
+    `--datadir=${join(base, 'data')}`,
+    `--socket=${join(base, 'mysqld.sock')}`,
+    `--pid-file=${join(base, 'mysqld.pid')}`,
+    `--log-error=${join(base, 'error.log')}`,
+    `--tmpdir=${base}`,
+    `--port=${port}`,
     '--bind-address=127.0.0.1',
     `--user=${osUser}`,
-    `--server-id=${o.serverId}`,
-    `--init-file=${join(o.base, 'init.sql')}`,
+    `--server-id=${serverId}`,
+    `--init-file=${join(base, 'init.sql')}`,
     '--log-bin=mysql-bin',
     '--log-slave-updates=ON',
     '--binlog-format=ROW',
     '--gtid-strict-mode=ON',
     '--skip-name-resolve',
     '--report-host=127.0.0.1',
-    `--report-port=${o.port}`,
-    `--read-only=${o.readOnly ? 'ON' : 'OFF'}`,
-    '--innodb-buffer-pool-size=32M',
-    '--innodb-log-file-size=16M',
+    `--report-port=${port}`,
     '--innodb-flush-log-at-trx-commit=2',
     '--sync-binlog=0',
     '--performance-schema=OFF',
@@ -120,6 +120,11 @@ export function mariadbArgs(o: MariaDBArgsOptions): string[] {
     '--collation-server=utf8mb4_unicode_ci',
     '--max-connections=300',
   ];
+}
+
+/** The mariadbd command line of the local cluster: tuned for a laptop or a Pi, replicas read-only from the start. */
+export function mariadbArgs(o: MariaDBArgsOptions): string[] {
+  return [...mariadbCoreArgs(o.base, o.port, o.serverId), `--read-only=${o.readOnly ? 'ON' : 'OFF'}`, '--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M'];
 }
 
 export function writeInitFile(base: string, c: Credentials, database: string): void {

@@ -9,7 +9,7 @@ export { createConsistentHash, hash32 } from './balancing/consistent-hash.js';
 export { ewmaAt, updateEwma, type Ewma } from './balancing/ewma.js';
 export * from './health/state-machine.js';
 export { framingProblem } from './request/smuggling.js';
-export { withoutHopByHop, responseHeaders, HOP_BY_HOP } from './request/hop-by-hop.js';
+export { responseHeaders, HOP_BY_HOP } from './request/hop-by-hop.js';
 export { TrustedProxies } from './request/trusted-proxies.js';
 export { classify, retryable, isIdempotent } from './forward/classify.js';
 export { RetryBudget } from './forward/retry-budget.js';

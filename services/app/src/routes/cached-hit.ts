@@ -6,6 +6,7 @@
 // asking Redis a second time). Express's router, middleware chain and response helpers were most
 // of a hit's CPU time.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import fresh from 'fresh';
 import { SESSION_COOKIE } from '../auth/sessions.js';
 import { parseCookies, publicCacheControl, requestIdOf, type AppDeps } from './context.js';
 import { cacheableRoute, cacheKeyOf } from './page-keys.js';
@@ -23,20 +24,9 @@ function hasSessionCookie(req: IncomingMessage): boolean {
   return cookie !== undefined && cookie.includes(SESSION_COOKIE) && Boolean(parseCookies(req)[SESSION_COOKIE]);
 }
 
-// If-None-Match against our ETag, as express's req.fresh decides it (the `fresh` package) for a
-// response that has an ETag and no Last-Modified.
-const NO_CACHE = /(?:^|,)\s*?no-cache\s*?(?:,|$)/;
+/** If-None-Match against our ETag, decided by `fresh` as express's req.fresh decides it. */
 export function notModified(headers: IncomingMessage['headers'], etag: string): boolean {
-  const noneMatch = headers['if-none-match'];
-  if (!noneMatch && !headers['if-modified-since']) return false;
-  const cacheControl = headers['cache-control'];
-  if (cacheControl && NO_CACHE.test(cacheControl)) return false;
-  if (!noneMatch) return false; // If-Modified-Since alone: we send no Last-Modified to compare with
-  if (noneMatch === '*') return true;
-  return noneMatch.split(',').some((raw) => {
-    const tag = raw.trim();
-    return tag === etag || tag === `W/${etag}` || `W/${tag}` === etag;
-  });
+  return fresh(headers, { etag });
 }
 
 export function serveCachedHits(deps: AppDeps, securityHeaders: ReadonlyArray<readonly [string, string]>, next: RequestListener): RequestListener {

@@ -1,7 +1,6 @@
 // Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message: a proxy must drop
 // them, and also every header the Connection header names (RFC 9110 §7.6.1 again), whichever
 // direction the message goes.
-import type { IncomingHttpHeaders } from 'node:http';
 
 export const HOP_BY_HOP = new Set([
   'connection',
@@ -17,20 +16,6 @@ export const HOP_BY_HOP = new Set([
 ]);
 
 export type HeaderMap = Record<string, string | string[]>;
-
-/** Copies `headers` without hop-by-hop headers and without those named in Connection. */
-export function withoutHopByHop(headers: IncomingHttpHeaders | HeaderMap): HeaderMap {
-  const named = connectionTokens(headers['connection']);
-  const out: HeaderMap = {};
-  for (const key in headers) {
-    const value = headers[key];
-    if (value === undefined) continue;
-    const k = key.toLowerCase();
-    if (HOP_BY_HOP.has(k) || (named !== undefined && named.has(k))) continue;
-    out[k] = value;
-  }
-  return out;
-}
 
 export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
