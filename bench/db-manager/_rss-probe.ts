@@ -2,24 +2,28 @@
 // production settings, its RSS logged while it idles (IDLE_S, RSS_EVERY_S), its CPU over that time, then
 // SWITCHOVERS switchovers. For comparing flags and code changes, and for the long-idle figures in README.md.
 // Run: IDLE_S=600 RSS_EVERY_S=30 node --conditions=dramble-src --import tsx bench/db-manager/_rss-probe.ts
-//      (BENCH_NODE_OPTIONS='...' replaces NODE_OPTIONS; NODE_FLAGS='...' adds flags, e.g. --trace-gc)
+//      KUBE=1: a Kubernetes-mode manager (--election kubernetes against test/support's API server, so it loads
+//      @kubernetes/client-node); MANAGER_ARGS='...' adds manager flags.
+//      (BENCH_NODE_OPTIONS='...' replaces NODE_OPTIONS, BENCH_NODE_FLAGS='...' the image's node flags; NODE_FLAGS='...' adds flags, e.g. --trace-gc)
 import { join } from 'node:path';
-import { freePort, REPLICATION_PASSWORD, REPLICATION_USER, spawnTracked, startRedis, startReplicationCluster } from '../../test/support/index.js';
-import { cpuMs, productionEnv, rssMb, sampleRss } from './manager.lib.js';
+import { freePort, REPLICATION_PASSWORD, REPLICATION_USER, spawnTracked, startKubeApi, startRedis, startReplicationCluster } from '../../test/support/index.js';
+import { cpuMs, productionEnv, productionNodeFlags, rssMb, sampleRss } from './manager.lib.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const env = productionEnv(root);
-const flags = (process.env['NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+const flags = [...productionNodeFlags(root), ...(process.env['NODE_FLAGS'] ?? '').split(' ').filter(Boolean)];
 const idleS = Number(process.env['IDLE_S'] ?? 60);
 const everyS = Number(process.env['RSS_EVERY_S'] ?? 10);
 const switchovers = Number(process.env['SWITCHOVERS'] ?? 0);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const [cluster, redis] = await Promise.all([startReplicationCluster({ replicas: 2, semiSync: true }), startRedis()]);
+const [cluster, redis, kube] = await Promise.all([startReplicationCluster({ replicas: 2, semiSync: true }), startRedis(), process.env['KUBE'] ? startKubeApi() : undefined]);
+const kubeArgs = kube ? ['--election', 'kubernetes'] : [];
+const kubeEnv = kube ? { KUBECONFIG: kube.writeKubeConfig() } : {};
 const port = await freePort();
 const url = `http://127.0.0.1:${port}`;
-const args = [...flags, join(root, 'services/db-manager/dist/main.js'), '--instances', cluster.all.map((i) => `${i.host}:${i.port}`).join(','), '--replication-user', REPLICATION_USER, '--admin', `127.0.0.1:${port}`, '--redis-url', redis.url, '--semi-sync', 'true', '--log-level', 'warn'];
-const proc = spawnTracked(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env, DBM_ADMIN_TOKEN: 't', DBM_REPLICATION_PASSWORD: REPLICATION_PASSWORD } });
+const args = [...flags, join(root, 'services/db-manager/dist/main.js'), '--instances', cluster.all.map((i) => `${i.host}:${i.port}`).join(','), '--replication-user', REPLICATION_USER, '--admin', `127.0.0.1:${port}`, '--redis-url', redis.url, '--semi-sync', 'true', '--log-level', 'warn', ...kubeArgs, ...(process.env['MANAGER_ARGS'] ?? '').split(' ').filter(Boolean)];
+const proc = spawnTracked(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env, ...kubeEnv, DBM_ADMIN_TOKEN: 't', DBM_REPLICATION_PASSWORD: REPLICATION_PASSWORD } });
 const pid = proc.child.pid!;
 const rss = sampleRss(pid);
 try {
@@ -50,6 +54,6 @@ try {
   rss.stop();
   proc.child.kill('SIGKILL');
   await proc.exited;
-  await Promise.all([cluster.destroy(), redis.destroy()]);
+  await Promise.all([cluster.destroy(), redis.destroy(), kube?.close()]);
 }
 process.exit(0);

@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, REPLICATION_PASSWORD, REPLICATION_USER, spawnTracked, startRedis, startReplicationCluster, type ReplicationCluster, type Spawned } from '../../test/support/index.js';
 import { APP_SETUP_SQL, missingWrites, Writer } from '../../test/db-manager/support/writer.js';
-import { cpuMs, productionEnv, sampleRss, type RssSampler } from './manager.lib.js';
+import { cpuMs, productionEnv, productionNodeFlags, sampleRss, type RssSampler } from './manager.lib.js';
 
 const DRILLS = Number(process.env['DRILLS'] ?? 5);
-const NODE_FLAGS = (process.env['BENCH_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
 const TOKEN = 'bench-token';
 const root = new URL('../..', import.meta.url).pathname;
 const id = (i: { host: string; port: number }): string => `${i.host}:${i.port}`;
 
 const PROD_ENV = productionEnv(root);
+const NODE_FLAGS = productionNodeFlags(root);
 
 interface Manager {
   url: string;
@@ -44,7 +44,7 @@ async function startManagerProcess(cluster: ReplicationCluster, redisUrl: string
   const dist = join(root, 'services/db-manager/dist/main.js');
   const useDist = existsSync(dist) && existsSync(join(root, 'lib/dist/index.js'));
   const entry = useDist ? [dist] : ['--conditions=dramble-src', '--import', 'tsx', join(root, 'services/db-manager/src/main.ts')];
-  // Production settings: NODE_OPTIONS and MALLOC_ARENA_MAX exactly as the image sets them.
+  // Production settings: NODE_OPTIONS, MALLOC_ARENA_MAX and node's flags exactly as the image sets them.
   const args = [...NODE_FLAGS, ...entry, '--instances', cluster.all.map(id).join(','), '--replication-user', REPLICATION_USER, '--admin', `127.0.0.1:${port}`, '--redis-url', redisUrl, '--semi-sync', 'true', '--log-level', process.env['BENCH_LOG'] ? 'debug' : 'warn', ...(process.env['BENCH_MANAGER_ARGS'] ?? '').split(' ').filter(Boolean)];
   const logFd = process.env['BENCH_LOG'] ? openSync(process.env['BENCH_LOG'], 'a') : 'ignore';
   const proc = spawnTracked(process.execPath, args, { cwd: root, stdio: ['ignore', logFd, logFd], env: { ...process.env, ...PROD_ENV, DBM_ADMIN_TOKEN: TOKEN, DBM_REPLICATION_PASSWORD: REPLICATION_PASSWORD } });
@@ -191,12 +191,30 @@ const RSS_NOTES = `- RSS, before and after (issue 5). Before: 89.4 MB median at 
     collection takes ~10 ms.
     Ten minutes idle (\`_rss-probe.ts\`, one sample every 30 s): without it 55.2 MB, climbing to 62.1 MB at
     5.5 min, V8's own full GC, 56.7 MB and climbing again; with it 55.0-55.5 MB throughout.
-- What is left is mostly fixed cost: Node (~41 MB), zod, pino and prom-client through @dramble/lib (~10 MB
-  together; zod 4 alone loads all its ~40 locales, ~4 MB), express and ioredis (~5 MB), mysql2 (~2 MB). The drill peak is the start-up level: V8 keeps the heap pages that loading the
-  modules used until its memory reducer runs ~8 s after start; the manager then settles at ~55 MB.
+  - The drill peak was the start-up level: loading the modules leaves ~6 MB of garbage, V8 grew the heap
+    to hold it and kept those pages until its memory reducer ran ~8 s after start, so a manager that had
+    just reported healthy sat at ~66 MB and then settled at ~58 MB. Now main.ts runs one plain \`gc()\` as
+    soon as its modules are loaded (a plain call is V8's memory-reducing collection; the options-object
+    form is not and left the heap at its size): -2 to -3 MB at healthy.
+  - \`--lite-mode\` on the image's CMD line (NODE_OPTIONS refuses it): V8's memory-saving settings on top of
+    \`--jitless\` (feedback vectors allocated lazily, smaller heap growing steps). -3 to -4 MB at healthy;
+    failover and switchover times unchanged. With both, \`_rss-probe.ts\` gave 59.1-60.5 MB at healthy
+    and 58-59.5 MB after switchovers over ten managers (it was 64.7-66.7 MB at healthy).
+  - Tried with it and not kept, each within the run-to-run noise (±0.6 MB): \`--optimize-for-size\` (implied
+    by lite mode), \`--bytecode-old-age=1\` and \`2\`, \`--single-threaded\`, \`--v8-pool-size=1\`, \`--max-lazy\`,
+    \`--stack-size=256\`, MALLOC_ARENA_MAX=1, a second gc() after the first probe round.
+- What is left is mostly fixed cost. Node itself maps ~31 MB of its own binary (code and read-only data)
+  before any module loads. The live heap is ~13.5 MB spread over many modules (a heap snapshot shows no
+  single large object): zod ~2.4 MB (its core, the classic API and ~40 locales), express ~2.1 MB, mysql2
+  ~2.0 MB, ioredis ~1.1 MB, prom-client ~1.0 MB, pino ~0.4 MB.
 - \`--max-old-space-size\` (32, 48, 64) changed nothing measurable and is not set. A Kubernetes-mode manager
-  (\`--discovery kubernetes\` or \`--election kubernetes\`) also loads @kubernetes/client-node, which this
-  bench does not measure.
+  (\`--discovery kubernetes\` or \`--election kubernetes\`) also loads @kubernetes/client-node, which the
+  drills do not: \`KUBE=1 _rss-probe.ts\` (a manager holding a Lease on test/support's API server) gives
+  92-94 MB. Loading client-node 1.4 alone adds ~26 MB of live heap and ~40 MB RSS under the same flags:
+  its KubeConfig imports every generated API and model module, ~15 MB of JS source that V8 keeps.
+  The manifests request 96 Mi for the manager. Tried and not kept: one esbuild bundle (minified,
+  tree-shaken) of the manager: 88 MB in Kubernetes mode, but 82 MB without it, because the bundle's
+  source, client-node included, is held whether it runs or not.
 - \`_rss-probe.ts\` in this folder repeats the idle and switchover measurements on one manager, e.g.
   \`IDLE_S=600 RSS_EVERY_S=30 node --conditions=dramble-src --import tsx bench/db-manager/_rss-probe.ts\`.`;
 
@@ -209,8 +227,7 @@ for (let n = 1; n <= DRILLS; n++) failovers.push(await failoverDrill(n));
 const switchoverRun = await switchoverDrills(DRILLS);
 const switchovers = switchoverRun.drills;
 const drillPeaks = [...failovers.map((f) => f.rss), switchoverRun.rss];
-const nodeOptions = [PROD_ENV['NODE_OPTIONS'] ?? '', ...NODE_FLAGS].join(' ').trim();
-const settingsText = Object.entries({ ...PROD_ENV, NODE_OPTIONS: nodeOptions }).map(([k, v]) => `${k}=${v.includes(' ') ? `"${v}"` : v}`).join(' ');
+const settingsText = Object.entries(PROD_ENV).map(([k, v]) => `${k}=${v.includes(' ') ? `"${v}"` : v}`).join(' ');
 
 const rows = [
   ['detection time (SIGKILL to failover start)', `${median(failovers.map((f) => f.detectMs)).toFixed(0)} ms`],
@@ -233,10 +250,10 @@ INSERT every 10 ms to the primary it learns from the Redis topology channel, rec
 acknowledged write. Each failover drill uses a fresh cluster and a fresh manager; the switchover drills
 run back to back on one cluster and one manager.
 
-The manager runs with the image's production settings, read from the \`ENV\` line of
+The manager runs with the image's production settings, read from the \`ENV\` and \`CMD\` lines of
 \`services/db-manager/Dockerfile\`:
 
-    ${settingsText} node services/db-manager/dist/main.js
+    ${settingsText} node ${[...NODE_FLAGS, ''].join(' ')}services/db-manager/dist/main.js
 
 Its RSS (VmRSS) is sampled every 50 ms from the moment it reports a healthy topology until the end of
 the drill (for the switchover manager: all ${DRILLS} switchovers); the tables give the peak. The start-up
@@ -246,7 +263,8 @@ Command:
 
     npm run bench -- db-manager
     # or: DRILLS=5 node --conditions=dramble-src --import tsx bench/db-manager/failover.ts
-    # other flags: BENCH_NODE_OPTIONS='--max-semi-space-size=1' (replaces NODE_OPTIONS), BENCH_ONE=1 (one failover drill)
+    # other flags: BENCH_NODE_OPTIONS='--max-semi-space-size=1' (replaces NODE_OPTIONS), BENCH_NODE_FLAGS='' (replaces
+    # the CMD line's node flags), BENCH_ONE=1 (one failover drill)
 
 Last run: ${new Date().toISOString()}, ${DRILLS} drills each, on this machine (${(await import('node:os')).cpus().length} CPUs, x86-64, Node ${process.version}).
 

@@ -3,6 +3,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
+ * The V8 flags the image passes to node on its command line (`CMD ["node", <flags>, "services/db-manager/dist/main.js"]`):
+ * flags such as --lite-mode are refused in NODE_OPTIONS, so they live there. BENCH_NODE_FLAGS replaces them.
+ */
+export function productionNodeFlags(root: string): string[] {
+  if (process.env['BENCH_NODE_FLAGS'] !== undefined) return process.env['BENCH_NODE_FLAGS'].split(' ').filter(Boolean);
+  const line = /^CMD (\[.*\])$/m.exec(readFileSync(join(root, 'services/db-manager/Dockerfile'), 'utf8'))?.[1];
+  const cmd = line ? (JSON.parse(line) as string[]) : [];
+  if (cmd[0] !== 'node' || !cmd.at(-1)?.endsWith('main.js')) throw new Error('services/db-manager/Dockerfile has no CMD ["node", ..., "services/db-manager/dist/main.js"] line');
+  return cmd.slice(1, -1);
+}
+
+/**
  * The environment the image runs the manager with: the `ENV NODE_OPTIONS=... MALLOC_ARENA_MAX=...` line of
  * services/db-manager/Dockerfile, read here so the bench cannot drift from production.
  * BENCH_NODE_OPTIONS replaces NODE_OPTIONS (e.g. to compare flags).

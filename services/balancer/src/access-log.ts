@@ -1,5 +1,6 @@
 // What happens when a response is done: request metrics (status class, backend, latency) and one
 // access-log line (pino JSON) per request.
+import { performance } from 'node:perf_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { lineWriter, type Logger } from '@dramble/lib';
 import { statusClass, type BalancerMetrics } from './metrics.js';
@@ -12,19 +13,20 @@ export function createFinish(logger: Logger, metrics: BalancerMetrics, enabled: 
   // and skips pino's generic serialisation and redaction: ~1 us per line against ~4 us (and ~20 us
   // with the shared logger's wildcard redaction).
   const accessLog = lineWriter(logger.child({ log: 'access' }));
-  // prom-client hashes the label object on every call; keep the bound children instead, by status
-  // class then backend (no key string built per request).
-  type Bound = { count: { inc(): void }; time: { observe(v: number): void } };
+  // By status class then backend (no key string built per request): the count goes to the tally
+  // (added to the counter at scrape time), the duration to the histogram's bound child (prom-client
+  // hashes a label object on every call otherwise).
+  type Bound = { count: { n: number }; time: { observe(v: number): void } };
   const children = new Map<string, Map<string, Bound>>();
   const record = (code: string, backend: string, seconds: number): void => {
     let byBackend = children.get(code);
     if (!byBackend) children.set(code, (byBackend = new Map()));
     let c = byBackend.get(backend);
     if (!c) {
-      c = { count: metrics.requests.labels(code, backend), time: metrics.duration.labels(backend) };
+      c = { count: metrics.requestTally.slot(code, backend), time: metrics.duration.labels(backend) };
       byBackend.set(backend, c);
     }
-    c.count.inc();
+    c.count.n++;
     c.time.observe(seconds);
   };
 

@@ -21,6 +21,7 @@ import { createFinish } from './access-log.js';
 import { ClientGoneError, createFetchUpstream, type ForwardSettings } from './forward/fetch-upstream.js';
 import { RetryBudget } from './forward/retry-budget.js';
 import { createWriteUpstream } from './forward/write-upstream.js';
+import type { ResponsePassOptions } from './response/passes.js';
 import { ActiveChecker } from './health/active-checker.js';
 import type { HealthPolicy } from './health/state-machine.js';
 import { createBalancerMetrics } from './metrics.js';
@@ -129,8 +130,11 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   let forwardSettings = makeForwardSettings();
   const fetchUpstream = createFetchUpstream({ backends, strategy: () => strategy, settings: () => forwardSettings, budget, metrics, logger });
   let compressor = createCompressor(config);
+  // Rebuilt on reload only, like forwardSettings.
+  const makeResponseOptions = (): ResponsePassOptions => ({ viaName: config.viaName, servedByHeader: config.servedByHeader, hstsMaxAge: config.hsts });
+  let responseOptions = makeResponseOptions();
   const writeUpstream = createWriteUpstream(
-    () => ({ viaName: config.viaName, servedByHeader: config.servedByHeader, hstsMaxAge: config.hsts }),
+    () => responseOptions,
     // Without Accept-Encoding nothing can be compressed; skip the checks (and the Vary it would add:
     // an uncompressed response is acceptable to every client, so a downstream cache may share it).
     (req, upstream) => (getContext(req)?.headers.acceptEncoding === undefined ? upstream : compressor(req, upstream)),
@@ -164,10 +168,12 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
       ctx.cancel?.(new ClientGoneError('client closed the connection'));
     }
     finish(this.req, this, ctx);
+    ctx.sink?.clientClosed();
   }
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const ctx = createContext(req, trusted, tls);
+    ctx.closeWatched = true;
     setContext(req, ctx);
     inFlight++;
     res.on('close', onResponseClose);
@@ -308,6 +314,7 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
       backends.reconfigure(poolSettings(config), healthPolicy(config), config.ewmaDecayMs);
       checker.reconfigure({ path: config.healthPath, port: config.healthPort, intervalMs: config.healthIntervalMs, timeoutMs: config.healthTimeoutMs });
       forwardSettings = makeForwardSettings();
+      responseOptions = makeResponseOptions();
       logger.level = config.logLevel;
       server.headersTimeout = config.headersTimeoutMs;
       server.requestTimeout = config.requestTimeoutMs;

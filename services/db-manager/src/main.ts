@@ -2,13 +2,14 @@
 import { createLogger, loadConfigOrExit, Shutdown } from '@dramble/lib';
 import { settings } from './config.js';
 import { startManager } from './index.js';
-import { startPeriodicGc } from './memory.js';
+import { collectLoadingGarbage, startPeriodicGc } from './memory.js';
 import { optionalParts } from './wiring.js';
 
 const config = loadConfigOrExit('dramble-db-manager', settings);
 const logger = createLogger({ name: 'db-manager', level: config.logLevel });
 const shutdown = new Shutdown({ logger, deadlineMs: config.shutdownDeadlineMs });
 shutdown.install();
+collectLoadingGarbage();
 try {
   const parts = await optionalParts(config, logger);
   const running = await startManager(config, parts.deps);

@@ -86,6 +86,15 @@ export class Backend {
     this.policy = policy;
   }
 
+  /**
+   * A request's outcome (passive health). The usual case, a success while closed with no failure
+   * counted, changes nothing: checked here so it allocates no event and no state.
+   */
+  requestDone(ok: boolean, now: number): void {
+    if (ok && this.health.passive === 'closed' && this.health.fails === 0) return;
+    this.event({ type: ok ? 'request-ok' : 'request-fail', now });
+  }
+
   event(event: HealthEvent): void {
     const before = healthLabel(this.health);
     this.health = next(this.health, event, this.policy);
@@ -99,6 +108,9 @@ export class Backend {
 
   /** Balancing weight (slow start ramps it after re-admission). */
   get weight(): number {
+    // Without a slow start under way the weight is 1 whatever the time: no clock read (the
+    // strategies read this for every pick).
+    if (this.health.admittedAt === 0 || this.policy.slowStartMs <= 0) return 1;
     return this.weightAt(Date.now());
   }
 
@@ -107,16 +119,23 @@ export class Backend {
   }
 
   get ewmaMs(): number {
+    if (this.ewma === undefined) return 0;
     return ewmaAt(this.ewma, Date.now(), this.ewmaDecayMs);
   }
 
   recordLatency(ms: number, now: number): void {
-    const next = updateEwma(this.ewma, ms, now, this.ewmaDecayMs);
-    // Kept in place: one object per backend rather than one per request.
-    if (this.ewma) {
-      this.ewma.value = next.value;
-      this.ewma.at = next.at;
-    } else this.ewma = next;
+    // Kept in place: one object per backend rather than one per request (updateEwma's rule).
+    const e = this.ewma;
+    if (!e) {
+      this.ewma = updateEwma(undefined, ms, now, this.ewmaDecayMs);
+      return;
+    }
+    if (ms >= e.value) e.value = ms;
+    else {
+      const w = Math.exp(-Math.max(now - e.at, 0) / this.ewmaDecayMs);
+      e.value = e.value * w + ms * (1 - w);
+    }
+    e.at = now;
   }
 
   /** Takes any request now: checks pass, not ejected, not draining. */

@@ -80,16 +80,13 @@ export class UpstreamBody {
    * and calls `done` once: true when the whole body was written, false when either side failed
    * (the client connection is then destroyed so the response cannot look complete).
    */
-  writeTo(res: ServerResponse, done: (complete: boolean) => void): void {
+  writeTo(res: ServerResponse, done: (complete: boolean) => void, closeWatched = false): void {
     if (this.claimed) throw new Error('the body is already being consumed');
     this.sink = res;
     this.onWriteDone = done;
-    res.on('close', () => {
-      if (!this.ended) {
-        this.discard(new Error('client closed the connection'));
-        this.finishWrite(false);
-      }
-    });
+    // The balancer's server already listens for every response's close and calls clientClosed
+    // (closeWatched): no second listener and closure per response.
+    if (!closeWatched) res.on('close', () => this.clientClosed());
     const chunks = this.buffered;
     this.buffered = [];
     this.bufferedBytes = 0;
@@ -113,6 +110,14 @@ export class UpstreamBody {
   }
 
   private onWriteDone: ((complete: boolean) => void) | undefined;
+
+  /** The client response closed: if the body had not ended, stop reading it (aborts the backend request). */
+  clientClosed(): void {
+    if (!this.ended) {
+      this.discard(new Error('client closed the connection'));
+      this.finishWrite(false);
+    }
+  }
 
   private finishWrite(complete: boolean): void {
     const done = this.onWriteDone;

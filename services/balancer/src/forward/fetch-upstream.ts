@@ -2,6 +2,7 @@
 // that backend's undici pool with the body streamed, and retries on another backend when the
 // attempt failed before any response byte and a retry is safe (see classify.ts) and in budget.
 import type { IncomingMessage } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import type { Logger } from '@dramble/lib';
 import type { Backend } from '../backends/backend.js';
@@ -69,6 +70,36 @@ function hashKeyOf(req: IncomingMessage, ctx: RequestContext, hashOn: string | u
   return undefined;
 }
 
+/** A request body streamed to a backend: whether any byte was pulled (then it cannot be replayed), and why it failed. */
+class BodyState {
+  started = false;
+  error: Error | undefined;
+
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly maxBody: number,
+  ) {}
+
+  stream(): Readable {
+    return Readable.from(this.chunks(), { objectMode: false });
+  }
+
+  private async *chunks(): AsyncGenerator<Buffer> {
+    this.started = true;
+    let n = 0;
+    try {
+      for await (const chunk of this.req as AsyncIterable<Buffer>) {
+        n += chunk.length;
+        if (this.maxBody > 0 && n > this.maxBody) throw (this.error = new BodyTooLargeError(this.maxBody));
+        yield chunk;
+      }
+    } catch (err) {
+      this.error ??= new ClientGoneError('client aborted the request body', { cause: err });
+      throw this.error;
+    }
+  }
+}
+
 const BODY_FIELDS = ['content-length', 'content-type'];
 const NO_HASH = {};
 
@@ -87,34 +118,19 @@ export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
     const strategy = deps.strategy();
     const path = req.url ?? '/';
 
-    // Body bookkeeping: has any byte been pulled (then it cannot be replayed), did it overflow.
-    let bodyStarted = false;
-    let bodyError: Error | undefined;
-    const maxBody = settings.maxBodySize;
-    const makeBody = (): Readable =>
-      Readable.from((async function* () {
-        bodyStarted = true;
-        let n = 0;
-        try {
-          for await (const chunk of req as AsyncIterable<Buffer>) {
-            n += chunk.length;
-            if (maxBody > 0 && n > maxBody) throw (bodyError = new BodyTooLargeError(maxBody));
-            yield chunk;
-          }
-        } catch (err) {
-          bodyError ??= new ClientGoneError('client aborted the request body', { cause: err });
-          throw bodyError;
-        }
-      })(), { objectMode: false });
+    // Body bookkeeping (only for requests with a body): has any byte been pulled (then it cannot
+    // be replayed), did it overflow.
+    const body = withBody ? new BodyState(req, settings.maxBodySize) : undefined;
 
     let tried: Set<string> | undefined; // allocated only when a retry happens
     let retries = 0;
     let lastFailure: { failure: Failure; backend: Backend; err: unknown } | undefined;
     const retrySafe = !withBody && isIdempotent(method);
-    budget.recordRequest(Date.now());
+    const start = Date.now();
+    budget.recordRequest(start);
     try {
       for (;;) {
-        const now = Date.now();
+        const now = retries === 0 ? start : Date.now();
         const { backends: eligible, trial } = backends.eligible(tried, now, retrySafe && !settings.activeChecks && retries < settings.retries);
         const backend = eligible.length > 0 ? strategy.pick(eligible, hashKey !== undefined ? { hashKey } : NO_HASH) : undefined;
         if (!backend) {
@@ -137,18 +153,18 @@ export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
         };
         try {
           if (ctx.gone) throw new ClientGoneError('client closed the connection');
-          const r = await dispatch(backend.pool, { path, method: method as 'GET', headers, body: withBody ? makeBody() : null }, ctx);
+          const r = await dispatch(backend.pool, { path, method: method as 'GET', headers, body: body ? body.stream() : null }, ctx);
           const t1 = performance.now();
           const now = Date.now();
           backend.recordLatency(t1 - t0, now);
-          backend.event({ type: settings.failStatuses.includes(r.status) ? 'request-fail' : 'request-ok', now });
+          backend.requestDone(!settings.failStatuses.includes(r.status), now);
           r.body.whenSettled(release);
           ctx.backend = backend.name;
           ctx.retries = retries;
           return { status: r.status, headers: r.headers, body: r.body, backend: backend.ref, retries };
         } catch (err) {
           release();
-          if (bodyError) throw bodyError;
+          if (body?.error) throw body.error;
           if (ctx.gone) throw new ClientGoneError('client closed the connection', { cause: err });
           // Refused before any I/O: no backend is at fault and another would refuse it too.
           if ((err as { code?: string }).code === 'UND_ERR_INVALID_ARG') throw new UnsendableRequestError((err as Error).message, { cause: err });
@@ -165,7 +181,7 @@ export function createFetchUpstream(deps: ForwardDeps): FetchUpstream {
             }
           }
           logger.debug({ err, backend: backend.id, requestId: ctx.id, attempt: retries + 1 }, 'backend attempt failed');
-          if (retries < settings.retries && retryable(failure, method, bodyStarted)) {
+          if (retries < settings.retries && retryable(failure, method, body?.started ?? false)) {
             if (budget.tryRetry(Date.now())) {
               (tried ??= new Set()).add(backend.id);
               retries++;

@@ -56,11 +56,16 @@ export function createWriteUpstream(options: () => ResponsePassOptions, compress
         res.end();
         return Promise.resolve();
       }
+      if (ctx) ctx.sink = body;
       return new Promise<void>((resolve) => {
-        body.writeTo(res, () => {
-          if (ctx) ctx.bytes = body.bytes;
-          resolve();
-        });
+        body.writeTo(
+          res,
+          () => {
+            if (ctx) ctx.bytes = body.bytes;
+            resolve();
+          },
+          ctx !== undefined && ctx.closeWatched === true,
+        );
       });
     }
     const stream = asReadable(body);

@@ -1,4 +1,5 @@
 // Works out who the client is and the request id when a request arrives.
+import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { headerFacts, normaliseIp, type RequestContext } from './context.js';
@@ -40,8 +41,16 @@ export function createContext(req: IncomingMessage, trusted: TrustedProxies, tls
     trustedPeer,
     proto: incomingProto === 'https' || incomingProto === 'http' ? incomingProto : tls ? 'https' : 'http',
     start: performance.now(),
+    // Every field from the start: one object shape for every request.
+    backend: undefined,
     retries: 0,
+    cache: undefined,
+    bytes: undefined,
+    error: undefined,
+    gone: false,
     cancel: undefined,
+    sink: undefined,
+    closeWatched: false,
   };
 }
 

@@ -39,6 +39,10 @@ export interface RequestContext {
   gone?: boolean;
   /** Aborts the backend attempt waiting for its response headers (set by the forwarder). */
   cancel: ((err: Error) => void) | undefined;
+  /** The backend body being written straight into the response: told when the response closes. */
+  sink?: { clientClosed(): void };
+  /** The server listens for the response's close and tells `sink` (no listener of its own needed). */
+  closeWatched?: boolean;
 }
 
 // A symbol property rather than a WeakMap: a WeakMap entry per request is extra work for the GC.

@@ -52,3 +52,22 @@ export function responseHeaders(raw: readonly Buffer[]): HeaderMap {
   if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') for (const t of connectionTokens(connection) ?? []) delete out[t];
   return out;
 }
+
+let viaMemo = { version: '', name: '', entry: '' };
+
+/** Our Via entry (RFC 9110 §7.6.3), `<http version> <name>`; the last one is kept, not rebuilt per message. */
+export function viaEntry(httpVersion: string, viaName: string): string {
+  const m = viaMemo;
+  if (m.version === httpVersion && m.name === viaName) return m.entry;
+  viaMemo = { version: httpVersion, name: viaName, entry: `${httpVersion} ${viaName}` };
+  return viaMemo.entry;
+}
+
+let lowerMemo = { name: '', lower: '' };
+
+/** A configured header name in lower case; the last one is kept, not lower-cased per message. */
+export function lowerName(name: string): string {
+  if (lowerMemo.name === name) return lowerMemo.lower;
+  lowerMemo = { name, lower: name.toLowerCase() };
+  return lowerMemo.lower;
+}

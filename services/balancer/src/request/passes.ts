@@ -10,7 +10,7 @@
 // - Via (RFC 9110 §7.6.3): our entry appended, so loops and the proxy chain are visible.
 import type { IncomingMessage } from 'node:http';
 import type { RequestContext } from './context.js';
-import { HOP_BY_HOP, connectionTokens } from './hop-by-hop.js';
+import { HOP_BY_HOP, connectionTokens, viaEntry } from './hop-by-hop.js';
 
 export interface RequestPassOptions {
   viaName: string;
@@ -27,7 +27,8 @@ const REWRITTEN = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-
 export function outgoingHeaderList(req: IncomingMessage, ctx: RequestContext, options: RequestPassOptions): string[] {
   const raw = req.rawHeaders;
   const connection = ctx.headers.connection;
-  const named = connection === undefined ? undefined : connectionTokens(connection);
+  // "keep-alive" and "close" (what clients send) name no other header: no token set to build.
+  const named = connection === undefined || connection === 'keep-alive' || connection === 'close' ? undefined : connectionTokens(connection);
   const out: string[] = [];
   let xff: string | undefined;
   let proto: string | undefined;
@@ -59,7 +60,7 @@ export function outgoingHeaderList(req: IncomingMessage, ctx: RequestContext, op
   if (fwdHost !== undefined) out.push('x-forwarded-host', fwdHost);
   if (trusted && forwarded !== undefined) out.push('forwarded', forwarded);
   out.push('x-request-id', ctx.id);
-  const entry = `${req.httpVersion} ${options.viaName}`;
+  const entry = viaEntry(req.httpVersion, options.viaName);
   out.push('via', via ? `${via}, ${entry}` : entry);
   if (options.extra !== undefined) for (const k in options.extra) out.push(k.toLowerCase(), options.extra[k]!);
   return out;

@@ -6,7 +6,7 @@
 // - Strict-Transport-Security over HTTPS when configured;
 // - then the caller's extra headers (X-Cache, Age).
 import type { RequestContext } from '../request/context.js';
-import type { HeaderMap } from '../request/hop-by-hop.js';
+import { lowerName, viaEntry, type HeaderMap } from '../request/hop-by-hop.js';
 
 export interface ResponsePassOptions {
   viaName: string;
@@ -31,8 +31,8 @@ export function applyResponsePasses(
     out = {};
     for (const k in headers) out[k] = headers[k]!;
   }
-  out[options.servedByHeader.toLowerCase()] = backendName;
-  const entry = `${httpVersion} ${options.viaName}`;
+  out[lowerName(options.servedByHeader)] = backendName;
+  const entry = viaEntry(httpVersion, options.viaName);
   const prior = out['via'];
   out['via'] = prior ? `${Array.isArray(prior) ? prior.join(', ') : prior}, ${entry}` : entry;
   if (ctx) {
