@@ -16,7 +16,7 @@ const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const NGINX = '/usr/sbin/nginx';
 // The memory settings services/balancer/Dockerfile sets; the balancer rows run with them unless a
 // row says "Node defaults".
-const IMAGE_ENV = { NODE_OPTIONS: '--max-semi-space-size=2 --max-old-space-size=128', MALLOC_ARENA_MAX: '2' };
+const IMAGE_ENV = { NODE_OPTIONS: '--max-semi-space-size=2 --max-old-space-size=128', MALLOC_ARENA_MAX: '2', MALLOC_TRIM_THRESHOLD_: '131072' };
 const imageLine = readFileSync(new URL('../../services/balancer/Dockerfile', import.meta.url), 'utf8').match(/^ENV NODE_OPTIONS=.*$/m)?.[0] ?? '';
 if (!imageLine.includes(IMAGE_ENV.NODE_OPTIONS)) throw new Error(`bench/balancer/proxy.ts IMAGE_ENV no longer matches services/balancer/Dockerfile (${imageLine})`);
 const children: ChildProcess[] = [];
@@ -217,7 +217,7 @@ ${rows.join('\n')}
 
 Goals (issue 3): proxied >= 0.7x nginx requests/s; cache hits >= 1.0x nginx proxying; p99 <= 2x nginx; RSS <= 80 MB.
 
-The balancer rows run with the image's memory settings (${IMAGE_ENV.NODE_OPTIONS} MALLOC_ARENA_MAX=${IMAGE_ENV.MALLOC_ARENA_MAX},
+The balancer rows run with the image's memory settings (${IMAGE_ENV.NODE_OPTIONS} MALLOC_ARENA_MAX=${IMAGE_ENV.MALLOC_ARENA_MAX} MALLOC_TRIM_THRESHOLD_=${IMAGE_ENV.MALLOC_TRIM_THRESHOLD_},
 as in services/balancer/Dockerfile) unless the row says Node defaults. The bare undici forwarder is a
 reference floor, not a balancer: round robin and header copying only (\`_undici-forwarder.mjs\`).
 
