@@ -1,7 +1,7 @@
 // One backend: its target from discovery, its undici connection pool, health state and load.
 import { Pool } from './undici-pool.js';
 import type { BackendTarget } from '../discovery/types.js';
-import { ewmaAt, updateEwma, type Ewma } from '../balancing/ewma.js';
+import { ewmaAt, foldEwma, updateEwma, type Ewma } from '../balancing/ewma.js';
 import { healthLabel, initialHealth, isHealthy, next, slowStartFactor, type HealthEvent, type HealthPolicy, type HealthState } from '../health/state-machine.js';
 
 export interface PoolSettings {
@@ -124,18 +124,8 @@ export class Backend {
   }
 
   recordLatency(ms: number, now: number): void {
-    // Kept in place: one object per backend rather than one per request (updateEwma's rule).
-    const e = this.ewma;
-    if (!e) {
-      this.ewma = updateEwma(undefined, ms, now, this.ewmaDecayMs);
-      return;
-    }
-    if (ms >= e.value) e.value = ms;
-    else {
-      const w = Math.exp(-Math.max(now - e.at, 0) / this.ewmaDecayMs);
-      e.value = e.value * w + ms * (1 - w);
-    }
-    e.at = now;
+    if (this.ewma) foldEwma(this.ewma, ms, now, this.ewmaDecayMs);
+    else this.ewma = updateEwma(undefined, ms, now, this.ewmaDecayMs);
   }
 
   /** Takes any request now: checks pass, not ejected, not draining. */

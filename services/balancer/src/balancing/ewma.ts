@@ -10,9 +10,20 @@ export interface Ewma {
 
 /** Folds a latency sample taken at `now` into `prev`; `decayMs` is the time constant. */
 export function updateEwma(prev: Ewma | undefined, sampleMs: number, now: number, decayMs: number): Ewma {
-  if (!prev || sampleMs >= prev.value) return { value: sampleMs, at: now };
-  const w = Math.exp(-Math.max(now - prev.at, 0) / decayMs);
-  return { value: prev.value * w + sampleMs * (1 - w), at: now };
+  if (!prev) return { value: sampleMs, at: now };
+  const next = { value: prev.value, at: prev.at };
+  foldEwma(next, sampleMs, now, decayMs);
+  return next;
+}
+
+/** The same rule, applied to `e` in place: the balancer keeps one average per backend, not one object per request. */
+export function foldEwma(e: Ewma, sampleMs: number, now: number, decayMs: number): void {
+  if (sampleMs >= e.value) e.value = sampleMs;
+  else {
+    const w = Math.exp(-Math.max(now - e.at, 0) / decayMs);
+    e.value = e.value * w + sampleMs * (1 - w);
+  }
+  e.at = now;
 }
 
 /**
