@@ -178,15 +178,14 @@ const RSS_NOTES = `- RSS, before and after (issue 5). Before: 89.4 MB median at 
   - mysql2 connections without their preallocated caches (\`maxPreparedStatements: 1\`, parser cache 256):
     each connection allocated a 16000-entry statement cache (~0.5 MB), and recovery opens fresh
     connections for every step, so RSS climbed ~10 MB over five switchovers; now flat.
-  - Tried and not kept: replacing express with a plain node:http router (-3 MB of heap; express pulls in
-    three copies of mime-db) and ioredis with a small hand-written RESP client (ioredis is 1.7 MB of live
-    heap and 5 MB of start-up garbage) brought the start-up peak from ~64 MB to ~59 MB. Both are the
-    project's chosen libraries, and a Redis client's reconnect and timeout handling is exactly where a
-    well-kept library earns its place, so the manager keeps them and the 60 MB goal is missed by that much.
+  - The API on plain node:http, routed by hand as the balancer's admin API is (2026-11-25): express with
+    its body parsers and MIME tables was ~2 MB of live heap for four routes. With the next change the drill
+    peak went from 60.4 to 57.7 MB. ioredis stays: a small hand-written RESP client saved another ~1.7 MB,
+    but reconnects and timeouts are where a well-kept client earns its place.
   - per-instance Prometheus gauges filled at scrape time, and no per-query stack capture in mysql2:
     fewer short-lived objects per probe round.
-  - \`--expose-gc\` and a full GC 1 s after start and then every 30 s (src/memory.ts): with a 1 MB young
-    generation, ~20 KB of each probe round's objects reach the old generation, and V8 collects it only
+  - \`--expose-gc\` and a full GC once the first probe round is done and then every 30 s (src/memory.ts):
+    with a 1 MB young generation, ~20 KB of each probe round's objects reach the old generation, and V8 collects it only
     after it grew 8 MB, so an idle manager climbed from ~55 MB to ~62 MB between V8's own full GCs. Each
     collection takes ~10 ms.
     Ten minutes idle (\`_rss-probe.ts\`, one sample every 30 s): without it 55.2 MB, climbing to 62.1 MB at
@@ -202,10 +201,13 @@ const RSS_NOTES = `- RSS, before and after (issue 5). Before: 89.4 MB median at 
     and 58-59.5 MB after switchovers over ten managers (it was 64.7-66.7 MB at healthy).
   - Tried with it and not kept, each within the run-to-run noise (±0.6 MB): \`--optimize-for-size\` (implied
     by lite mode), \`--bytecode-old-age=1\` and \`2\`, \`--single-threaded\`, \`--v8-pool-size=1\`, \`--max-lazy\`,
-    \`--stack-size=256\`, MALLOC_ARENA_MAX=1, a second gc() after the first probe round.
+    \`--stack-size=256\`, MALLOC_ARENA_MAX=1.
+  - The first periodic collection moved from 1 s after start to the end of the first probe round: opening
+    the pools and connections leaves ~4 MB of garbage, and the manager reported its first healthy topology
+    at ~61 MB with it; now at ~57.6 MB (three \`_rss-probe.ts\` runs each way).
 - What is left is mostly fixed cost. Node itself maps ~31 MB of its own binary (code and read-only data)
-  before any module loads. The live heap is ~13.5 MB spread over many modules (a heap snapshot shows no
-  single large object): zod ~2.4 MB (its core, the classic API and ~40 locales), express ~2.1 MB, mysql2
+  before any module loads. The live heap is ~12 MB spread over many modules (a heap snapshot shows no
+  single large object): zod ~2.4 MB (its core, the classic API and ~40 locales), mysql2
   ~2.0 MB, ioredis ~1.1 MB, prom-client ~1.0 MB, pino ~0.4 MB.
 - \`--max-old-space-size\` (32, 48, 64) changed nothing measurable and is not set. A Kubernetes-mode manager
   (\`--discovery kubernetes\` or \`--election kubernetes\`) also loads @kubernetes/client-node, which the

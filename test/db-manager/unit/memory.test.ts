@@ -22,6 +22,23 @@ describe('periodic gc', () => {
     assert.equal(calls.length, n, 'no collection after stop');
   });
 
+  it('can collect first when start-up is done (a promise) instead of after a delay', async () => {
+    const calls: unknown[] = [];
+    let done!: () => void;
+    const stop = startPeriodicGc(1000, new Promise<void>((r) => (done = r)), (o) => calls.push(o));
+    await sleep(30);
+    assert.equal(calls.length, 0, 'nothing before start-up is done');
+    done();
+    await sleep(1);
+    assert.equal(calls.length, 1, 'one collection once it is');
+    assert.equal(calls[0], undefined, 'a plain gc()');
+    stop();
+    const late = startPeriodicGc(1000, Promise.resolve(), (o) => calls.push(o));
+    late();
+    await sleep(1);
+    assert.equal(calls.length, 1, 'no collection when stopped before start-up was done');
+  });
+
   it('does nothing when gc is not exposed', () => {
     const stop = startPeriodicGc(10, 10, undefined);
     stop();
