@@ -4,9 +4,8 @@
 //   POST /api/backends/:id/undrain   take it back (token)
 // Other /api/* routes (the cache's) are mounted through `extra`.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '@dramble/lib';
+import { checkBearerToken, sendJson } from '@dramble/lib';
 import type { BackendSet } from '../backends/backend-set.js';
-import { hasAdminToken } from './token.js';
 
 export type AdminRoute = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
 
@@ -31,7 +30,7 @@ export function createAdminHandler(options: AdminRoutesOptions): (req: IncomingM
     const m = /^\/api\/backends\/([^/]+)\/(drain|undrain)$/.exec(path);
     if (m) {
       if (req.method !== 'POST') return sendJson(res, 405, { error: 'use POST' });
-      if (!hasAdminToken(req, options.adminToken())) return sendJson(res, 401, { error: 'missing or wrong bearer token' });
+      if (checkBearerToken(req, options.adminToken()) !== 'ok') return sendJson(res, 401, { error: 'missing or wrong bearer token' });
       const id = decodeURIComponent(m[1]!);
       const backend = options.backends.get(id) ?? options.backends.all().find((b) => b.name === id);
       if (!backend) return sendJson(res, 404, { error: `no backend ${id}` });

@@ -1,9 +1,8 @@
 // The cache's part of the admin API: `GET /api/cache` (size and hit statistics) and the
 // authenticated `POST /api/cache/purge` the app calls when content changes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { sendJson } from '@dramble/lib';
+import { checkBearerToken, readJsonBody, sendJson, type HttpError } from '@dramble/lib';
 import type { CacheLayer } from './layer.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -40,7 +39,7 @@ export function cacheAdminRoutes(
         sendJson(res, denied.status, { error: denied.error });
         return true;
       }
-      readJson(req).then(
+      readJsonBody(req, MAX_BODY_BYTES).then(
         (body) => {
           const parsed = purgeRequestSchema.safeParse(body);
           if (!parsed.success) {
@@ -50,7 +49,7 @@ export function cacheAdminRoutes(
           }
           sendJson(res, 200, { purged: layer.purge(parsed.data) });
         },
-        (err: Error & { status?: number }) => {
+        (err: HttpError) => {
           if (!res.headersSent) sendJson(res, err.status ?? 400, { error: err.message });
         },
       );
@@ -66,32 +65,13 @@ function methodNotAllowed(res: ServerResponse, allow: string): true {
   return true;
 }
 
-function authProblem(req: IncomingMessage, token: string | undefined): { status: number; error: string } | undefined {
-  if (!token) return { status: 401, error: 'no admin token is configured (--admin-token); mutating calls are disabled' };
-  const m = /^Bearer\s+(.+)$/i.exec(req.headers['authorization'] ?? '');
-  if (!m) return { status: 401, error: 'missing bearer token' };
-  // Compare digests so the comparison takes the same time whatever the length of the guess.
-  const given = createHash('sha256').update(m[1]!.trim()).digest();
-  const wanted = createHash('sha256').update(token).digest();
-  return timingSafeEqual(given, wanted) ? undefined : { status: 401, error: 'invalid bearer token' };
-}
+const TOKEN_REFUSALS = {
+  unconfigured: 'no admin token is configured (--admin-token); mutating calls are disabled',
+  missing: 'missing bearer token',
+  invalid: 'invalid bearer token',
+} as const;
 
-function readJson(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
-    });
-    req.on('end', () => {
-      if (size > MAX_BODY_BYTES) return reject(Object.assign(new Error(`body larger than ${MAX_BODY_BYTES} bytes`), { status: 413 }));
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null'));
-      } catch {
-        reject(new Error('body must be JSON'));
-      }
-    });
-    req.on('error', reject);
-  });
+function authProblem(req: IncomingMessage, token: string | undefined): { status: number; error: string } | undefined {
+  const check = checkBearerToken(req, token);
+  return check === 'ok' ? undefined : { status: 401, error: TOKEN_REFUSALS[check] };
 }
