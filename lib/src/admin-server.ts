@@ -18,6 +18,10 @@ export interface AdminServerOptions {
   handler?: http.RequestListener;
   /** How long one readiness check may take before it counts as failed. */
   checkTimeoutMs?: number;
+  /** Bind a socket of its own in a node:cluster worker (each worker's admin listener on its own port). */
+  exclusive?: boolean;
+  /** The /metrics text, when it is not `registry.metrics()` (a cluster primary aggregating its workers'). */
+  metricsText?: () => Promise<string>;
 }
 
 export interface CheckResult {
@@ -54,7 +58,7 @@ export class AdminServer {
   }
 
   listen(): Promise<HostPort> {
-    return listenOn(this.server, this.options.listen);
+    return listenOn(this.server, this.options.listen, { exclusive: this.options.exclusive ?? false });
   }
 
   async runChecks(): Promise<{ ok: boolean; checks: Record<string, CheckResult> }> {
@@ -83,7 +87,7 @@ export class AdminServer {
         return sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : this.shuttingDown ? 'shutting down' : 'not ready', checks });
       }
       if (path === '/metrics') {
-        const body = await this.options.registry.metrics();
+        const body = await (this.options.metricsText ?? (() => this.options.registry.metrics()))();
         res.writeHead(200, { 'content-type': this.options.registry.contentType, 'cache-control': 'no-store' });
         res.end(body);
         return;

@@ -2,10 +2,11 @@
 import type { AddressInfo, Server } from 'node:net';
 import type { HostPort } from './config.js';
 
-export async function listenOn(server: Server, at: HostPort): Promise<HostPort> {
+/** `exclusive`: in a node:cluster worker, bind a socket of its own instead of sharing the primary's. */
+export async function listenOn(server: Server, at: HostPort, options: { exclusive?: boolean } = {}): Promise<HostPort> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(at.port, at.host, () => {
+    server.listen({ port: at.port, host: at.host, exclusive: options.exclusive ?? false }, () => {
       server.off('error', reject);
       resolve();
     });

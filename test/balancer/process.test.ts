@@ -1,8 +1,10 @@
 // The real dramble-balancer process: SIGKILLed backend under load (zero failed GET/HEAD), SIGHUP
-// reload without dropping an in-flight request, SIGTERM drain, and --workers over node:cluster.
+// reload without dropping an in-flight request, SIGTERM drain, and --workers over node:cluster (one
+// admin listener for all workers).
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
@@ -143,6 +145,55 @@ describe('signals', () => {
     const lb = await startBalancerProcess(['--backend', `http://127.0.0.1:${a.port}#pi1`, '--workers', '2']);
     procs.push(lb);
     for (let i = 0; i < 10; i++) assert.equal((await request(`http://127.0.0.1:${lb.port}/`)).status, 200);
+    lb.child.kill('SIGTERM');
+    assert.equal(await lb.exited, 0);
+  });
+
+  it('--workers 2 has one admin listener for all workers: metrics add up, a purge and a drain reach every worker', async () => {
+    const a = await startBackendProcess('pi1');
+    procs.push(a);
+    const lb = await startBalancerProcess(['--backend', `http://127.0.0.1:${a.port}#pi1`, '--workers', '2', '--admin-token', 'tok']);
+    procs.push(lb);
+    const adminUrl = `http://127.0.0.1:${lb.admin}`;
+    await eventually(async () => ((await (await fetch(`${adminUrl}/readyz`)).json()) as { checks: { workers?: { detail?: { ready: number } } } }).checks.workers?.detail?.ready === 2, 30_000, 'both workers ready');
+    // A new connection per request: node:cluster hands connections to the workers in turn.
+    const get = (path: string): Promise<{ status: number; cache: string | undefined }> =>
+      new Promise((resolve, reject) => {
+        http
+          .get(`http://127.0.0.1:${lb.port}${path}`, { agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, cache: res.headers['x-cache'] as string | undefined }));
+          })
+          .on('error', reject);
+      });
+    const caches: Array<string | undefined> = [];
+    for (let i = 0; i < 10; i++) caches.push((await get('/cached')).cache);
+    assert.equal(caches.filter((c) => c === 'MISS').length, 2, `one miss per worker, then hits: ${caches.join(' ')}`);
+
+    const metrics = await (await fetch(`${adminUrl}/metrics`)).text();
+    const answered = metrics
+      .split('\n')
+      .filter((l) => l.startsWith('dramble_balancer_requests_total{') && l.includes('code="2xx"'))
+      .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    assert.equal(answered, 10, 'the primary adds up both workers\' counts');
+
+    const purgeBody = JSON.stringify({ urls: ['/cached'] });
+    const denied = await fetch(`${adminUrl}/api/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: purgeBody });
+    assert.equal(denied.status, 401);
+    const purge = await fetch(`${adminUrl}/api/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer tok' }, body: purgeBody });
+    assert.equal(purge.status, 200);
+    assert.deepEqual(await purge.json(), { purged: 2, workers: 2 }, 'each worker dropped its copy');
+    assert.deepEqual([(await get('/cached')).cache, (await get('/cached')).cache], ['MISS', 'MISS']);
+
+    const drain = await fetch(`${adminUrl}/api/backends/pi1/drain`, { method: 'POST', headers: { authorization: 'Bearer tok' } });
+    assert.equal(drain.status, 200);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await get('/')).status);
+    assert.deepEqual(statuses, [503, 503, 503, 503], 'no worker sends to the drained backend');
+    assert.equal((await fetch(`${adminUrl}/api/backends/pi1/undrain`, { method: 'POST', headers: { authorization: 'Bearer tok' } })).status, 200);
+    assert.equal((await get('/')).status, 200);
+    assert.equal((await get('/')).status, 200);
+
     lb.child.kill('SIGTERM');
     assert.equal(await lb.exited, 0);
   });

@@ -1,10 +1,11 @@
-// dramble-balancer: read config, start the balancer (or N cluster workers), wire signals.
+// dramble-balancer: read config, start the balancer (or a primary and N cluster workers), wire signals.
 // SIGHUP re-reads the config (file, env, flags) and applies it without dropping connections;
 // SIGTERM/SIGINT drain in-flight requests within --shutdown-deadline-ms.
 import cluster from 'node:cluster';
 import { ConfigError, Shutdown, createLogger, loadConfigOrExit } from '@dramble/lib';
 import { checkConfig, loadBalancerConfig, settings, type BalancerConfig } from './config.js';
 import { startBalancer } from './server.js';
+import { joinPrimary, runPrimary } from './cluster/primary.js';
 
 function configOrExit(): BalancerConfig {
   const config = loadConfigOrExit('dramble-balancer', settings, { configFileEnv: 'BALANCER_CONFIG' });
@@ -23,33 +24,12 @@ const config = configOrExit();
 const logger = createLogger({ name: 'balancer', level: config.logLevel });
 
 if (config.workers > 1 && cluster.isPrimary) {
-  // The primary only supervises: workers share the listening sockets (node:cluster round robin).
-  let stopping = false;
-  const fork = (): void => {
-    cluster.fork();
-  };
-  for (let i = 0; i < config.workers; i++) fork();
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-      return;
-    }
-    logger.error({ pid: worker.process.pid, code, signal }, 'worker died; starting a new one');
-    fork();
-  });
-  process.on('SIGHUP', () => {
-    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
-  });
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(sig, () => {
-      stopping = true;
-      logger.info({ signal: sig }, 'stopping workers');
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-      setTimeout(() => process.exit(1), config.shutdownDeadlineMs + 2000).unref();
-    });
-  }
+  runPrimary(config, logger);
 } else {
-  const balancer = await startBalancer(config, { logger });
+  // A cluster worker's admin listener is private (the primary serves the configured one and passes calls on).
+  const worker = cluster.isWorker;
+  const balancer = await startBalancer(worker ? { ...config, admin: { host: '127.0.0.1', port: 0 } } : config, { logger, privateAdmin: worker });
+  if (worker) joinPrimary(balancer.registry, balancer.adminAddress.port);
   process.on('SIGHUP', () => {
     try {
       balancer.reload(loadBalancerConfig());

@@ -39,6 +39,8 @@ export interface BalancerDeps {
   registry?: Registry;
   /** Replaces the discovery the config names (tests). */
   discovery?: Discovery;
+  /** A cluster worker: the admin listener binds a port of its own (cluster/primary.ts). */
+  privateAdmin?: boolean;
 }
 
 export interface Balancer {
@@ -264,6 +266,7 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   const cacheRoutes: AdminRoute[] = [cacheAdminRoutes(cache, () => config.adminToken)];
   const admin = new AdminServer({
     listen: config.admin,
+    exclusive: deps.privateAdmin ?? false,
     registry,
     logger,
     handler: createAdminHandler({ backends, adminToken: () => config.adminToken, strategy: () => strategy.name, extra: cacheRoutes }),
