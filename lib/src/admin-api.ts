@@ -33,7 +33,7 @@ export function checkBearerToken(req: IncomingMessage, token: string | undefined
 }
 
 /** True when the request says it carries a body (a length other than 0, or chunked). */
-export function hasBody(req: IncomingMessage): boolean {
+function hasBody(req: IncomingMessage): boolean {
   const declared = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
 }
