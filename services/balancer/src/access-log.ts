@@ -14,8 +14,7 @@ export function createFinish(logger: Logger, metrics: BalancerMetrics, enabled: 
   // with the shared logger's wildcard redaction).
   const accessLog = lineWriter(logger.child({ log: 'access' }));
   // By status class then backend (no key string built per request): the count goes to the tally
-  // (added to the counter at scrape time), the duration to the histogram's bound child (prom-client
-  // hashes a label object on every call otherwise).
+  // (added to the counter at scrape time), the duration to the histogram's child for the backend.
   type Bound = { count: { n: number }; time: { observe(v: number): void } };
   const children = new Map<string, Map<string, Bound>>();
   const record = (code: string, backend: string, seconds: number): void => {

@@ -1,11 +1,13 @@
 // The balancer's Prometheus metrics (the cache adds its own in src/cache/metrics.ts).
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { PlainHistogram } from './plain-histogram.js';
 
 export interface BalancerMetrics {
   requests: Counter<'code' | 'backend'>;
   /** Per-request counts for `requests`, kept as plain numbers and added to the counter at scrape time. */
   requestTally: RequestTally;
-  duration: Histogram<'backend'>;
+  /** Labelled by backend; observed once per request, so counted in plain numbers (plain-histogram.ts). */
+  duration: PlainHistogram;
   inFlight: Gauge;
   backendInFlight: Gauge<'backend'>;
   retries: Counter<'reason'>;
@@ -66,10 +68,10 @@ export function createBalancerMetrics(registry: Registry, sources: MetricSources
       },
     }),
     requestTally,
-    duration: new Histogram({
+    duration: new PlainHistogram({
       name: 'dramble_balancer_request_duration_seconds',
       help: 'Time from request start to the last response byte',
-      labelNames: ['backend'] as const,
+      labelName: 'backend',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),

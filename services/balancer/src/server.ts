@@ -18,7 +18,10 @@ import type { Discovery } from './discovery/types.js';
 import { sendError } from './errors/pages.js';
 import { createClientErrorHandler, createErrorHandler } from './errors/handle.js';
 import { createFinish } from './access-log.js';
-import { ClientGoneError, createFetchUpstream, type ForwardSettings } from './forward/fetch-upstream.js';
+import { ClientGoneError } from './forward/errors.js';
+import { createFetchUpstream } from './forward/fetch-upstream.js';
+import type { ForwardDeps, ForwardSettings } from './forward/forwarding.js';
+import { passThrough, type PassThroughDeps } from './forward/pass-through.js';
 import { RetryBudget } from './forward/retry-budget.js';
 import { createWriteUpstream } from './forward/write-upstream.js';
 import type { ResponsePassOptions } from './response/passes.js';
@@ -27,7 +30,7 @@ import type { HealthPolicy } from './health/state-machine.js';
 import { createBalancerMetrics } from './metrics.js';
 import { createAdminHandler, type AdminRoute } from './admin/routes.js';
 import { createContext } from './request/client.js';
-import { getContext, setContext } from './request/context.js';
+import { getContext, setContext, type RequestContext } from './request/context.js';
 import { framingProblem } from './request/smuggling.js';
 import { TrustedProxies } from './request/trusted-proxies.js';
 import { readTls, watchTls } from './tls.js';
@@ -130,7 +133,8 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   });
   // Rebuilt on reload only: the forwarder reads it on every request.
   let forwardSettings = makeForwardSettings();
-  const fetchUpstream = createFetchUpstream({ backends, strategy: () => strategy, settings: () => forwardSettings, budget, metrics, logger });
+  const forwardDeps: ForwardDeps = { backends, strategy: () => strategy, settings: () => forwardSettings, budget, metrics, logger };
+  const fetchUpstream = createFetchUpstream(forwardDeps);
   let compressor = createCompressor(config);
   // Rebuilt on reload only, like forwardSettings.
   const makeResponseOptions = (): ResponsePassOptions => ({ viaName: config.viaName, servedByHeader: config.servedByHeader, hstsMaxAge: config.hsts });
@@ -141,6 +145,8 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
     // an uncompressed response is acceptable to every client, so a downstream cache may share it).
     (req, upstream) => (getContext(req)?.headers.acceptEncoding === undefined ? upstream : compressor(req, upstream)),
   );
+  // Compression is decided on a header map: a client that accepts it takes the general writer.
+  const mayCompress = (ctx: RequestContext): boolean => config.compression && ctx.headers.acceptEncoding !== undefined;
   let limiter: RateLimiter = createRateLimiter(config);
   let limiterRps = config.rateLimitRps;
   let limiterBurst = config.rateLimitBurst;
@@ -158,6 +164,7 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
 
   const finish = createFinish(logger, metrics, () => config.accessLog);
   const handleError = createErrorHandler(logger, metrics, () => Math.max(1, Math.ceil(config.failTimeoutMs / 1000)));
+  const passThroughDeps: PassThroughDeps = { ...forwardDeps, responseOptions: () => responseOptions, mayCompress, writeUpstream, handleError };
 
   // One listener function for every response (no closure per request); `this` is the response.
   function onResponseClose(this: http.ServerResponse): void {
@@ -214,7 +221,17 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
         return;
       }
     }
-    cache.handle(req, res, fetchUpstream, writeUpstream).then(
+    const way = cache.route(req);
+    if (way !== 'lookup') {
+      // Past the cache without touching it, and without a promise (forward/pass-through.ts).
+      try {
+        passThrough(passThroughDeps, req, res, ctx, way === 'bypass' ? 'BYPASS' : undefined);
+      } catch (err) {
+        handleError(req, res, ctx, err);
+      }
+      return;
+    }
+    cache.lookup(req, res, fetchUpstream, writeUpstream).then(
       (result) => {
         ctx.cache = result;
       },

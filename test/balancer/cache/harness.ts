@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { createLogger } from '@dramble/lib';
 import { createCacheLayer, cacheSettings, type CacheLayer, type CacheSettings } from '../../../services/balancer/src/cache/index.js';
 import { maybeCompress } from '../../../services/balancer/src/compression/index.js';
-import { asReadable } from '../../../services/balancer/src/forward/dispatch.js';
+import { asReadable } from '../../../services/balancer/src/forward/upstream-body.js';
 import { BackendError, type FetchUpstream, type UpstreamResponse, type WriteUpstream } from '../../../services/balancer/src/forward/types.js';
 import { loadConfig } from '@dramble/lib';
 

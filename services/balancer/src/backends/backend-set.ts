@@ -77,6 +77,7 @@ export class BackendSet {
     if (exclude === undefined || exclude.size === 0) {
       let all = true;
       for (const b of this.list) {
+        b.pickingAt(now);
         if (!b.usable) {
           all = false;
           break;
@@ -87,6 +88,7 @@ export class BackendSet {
     const healthy: Backend[] = [];
     const trial: Backend[] = [];
     for (const b of this.list) {
+      b.pickingAt(now);
       if (b.health.passive === 'ejected') b.event({ type: 'tick', now });
       if (b.draining || exclude?.has(b.id)) continue;
       if (b.healthy()) healthy.push(b);

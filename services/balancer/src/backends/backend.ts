@@ -40,6 +40,8 @@ export class Backend {
   /** A half-open trial request is under way: send no second one. */
   trialInFlight = false;
   private refCache: { id: string; name: string } | undefined;
+  /** When the current pick is made (set by BackendSet.eligible): see ewmaMs. */
+  private pickTime = 0;
   /** Called when the health label changes (metrics, logs). */
   onHealthChange: ((b: Backend, from: string, to: string) => void) | undefined;
 
@@ -118,9 +120,19 @@ export class Backend {
     return slowStartFactor(this.health, now, this.policy);
   }
 
+  /**
+   * The EWMA as of the current pick (what a strategy compares): the set tells every backend the
+   * pick's time once, where a clock read per look cost two per request (about 400 instructions
+   * each, Date.now being a runtime call).
+   */
   get ewmaMs(): number {
     if (this.ewma === undefined) return 0;
-    return ewmaAt(this.ewma, Date.now(), this.ewmaDecayMs);
+    return ewmaAt(this.ewma, this.pickTime > 0 ? this.pickTime : Date.now(), this.ewmaDecayMs);
+  }
+
+  /** A strategy is about to compare this backend at `now` (BackendSet.eligible). */
+  pickingAt(now: number): void {
+    this.pickTime = now;
   }
 
   recordLatency(ms: number, now: number): void {
@@ -141,7 +153,7 @@ export class Backend {
       health: healthLabel(this.health),
       draining: this.draining,
       inFlight: this.inFlight,
-      ewmaMs: Math.round(this.ewmaMs * 100) / 100,
+      ewmaMs: Math.round(ewmaAt(this.ewma, now, this.ewmaDecayMs) * 100) / 100,
       requests: this.requests,
       failures: this.failures,
       ejections: this.health.ejections,

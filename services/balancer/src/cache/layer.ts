@@ -6,7 +6,7 @@ import { Transform, pipeline } from 'node:stream';
 import type { Registry } from 'prom-client';
 import type { Logger } from '@dramble/lib';
 import type { FetchUpstream, UpstreamResponse, WriteUpstream } from '../forward/types.js';
-import { asReadable, discardBody } from '../forward/dispatch.js';
+import { asReadable, discardBody } from '../forward/upstream-body.js';
 import { freshness, requestVerdict, responseVerdict, usableOnError, type ResponseVerdict } from './cacheability.js';
 import { primaryKey, type PrimaryKey } from './key.js';
 import { CacheStore, type CacheEntry, type PurgeKind } from './store.js';
@@ -55,8 +55,21 @@ export interface CacheStats {
   inFlight: number;
 }
 
+/**
+ * Which way a request goes, decided before any cache work: `off` (the cache is off), `bypass` (the
+ * request cannot use the cache: credentials, a method other than GET/HEAD) or `lookup`.
+ */
+export type CacheRoute = 'off' | 'bypass' | 'lookup';
+
 export interface CacheLayer {
   readonly enabled: boolean;
+  /**
+   * Routes a request: `off` and `bypass` skip the cache's work (the server forwards them straight
+   * through, with X-Cache: BYPASS for `bypass`, counted here); `lookup` goes to lookup().
+   */
+  route(req: IncomingMessage): CacheRoute;
+  /** handle() for a request routed `lookup`: a cacheable GET or HEAD with the cache on. */
+  lookup(req: IncomingMessage, res: ServerResponse, fetchUpstream: FetchUpstream, writeUpstream: WriteUpstream): Promise<CacheResult>;
   /**
    * Answers the request from the cache or through `fetchUpstream`, always writing with
    * `writeUpstream` (so the core's response passes apply to hits too). Rejects with the error of
@@ -103,17 +116,30 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
   };
   updateGauges();
 
+  function route(req: IncomingMessage): CacheRoute {
+    if (!config.cache) return 'off';
+    if (!requestVerdict(req, config.cacheSessionCookies).cacheable) {
+      count('BYPASS');
+      return 'bypass';
+    }
+    return 'lookup';
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse, fetchUpstream: FetchUpstream, writeUpstream: WriteUpstream): Promise<CacheResult> {
-    if (!config.cache) {
+    const way = route(req);
+    if (way === 'off') {
       await writeUpstream(res, await fetchUpstream(req));
       return 'BYPASS';
     }
-    if (!requestVerdict(req, config.cacheSessionCookies).cacheable) {
-      count('BYPASS');
+    if (way === 'bypass') {
       const upstream = await fetchUpstream(req);
       await writeUpstream(res, withoutInternal(upstream), { 'x-cache': 'BYPASS' });
       return 'BYPASS';
     }
+    return lookup(req, res, fetchUpstream, writeUpstream);
+  }
+
+  async function lookup(req: IncomingMessage, res: ServerResponse, fetchUpstream: FetchUpstream, writeUpstream: WriteUpstream): Promise<CacheResult> {
     const primary = primaryKey(req);
     let entry = store.lookup(primary, req.headers);
     if (entry) {
@@ -331,6 +357,8 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
     get enabled() {
       return config.cache;
     },
+    route,
+    lookup,
     handle,
     reconfigure(next) {
       config = next;

@@ -3,7 +3,7 @@
 import zlib from 'node:zlib';
 import { pipeline } from 'node:stream';
 import type { OutgoingResponse } from '../forward/types.js';
-import { asReadable } from '../forward/dispatch.js';
+import { asReadable } from '../forward/upstream-body.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@dramble/lib';
-import { BodyTooLargeError, ClientGoneError, UnsendableRequestError } from '../forward/fetch-upstream.js';
+import { BodyTooLargeError, ClientGoneError, UnsendableRequestError } from '../forward/errors.js';
 import { BackendError } from '../forward/types.js';
 import type { BalancerMetrics } from '../metrics.js';
 import type { RequestContext } from '../request/context.js';

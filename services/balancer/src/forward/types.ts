@@ -2,7 +2,7 @@
 // the cache asks for an upstream response with FetchUpstream and writes one with WriteUpstream.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { UpstreamBody } from './dispatch.js';
+import type { UpstreamBody } from './upstream-body.js';
 
 export interface UpstreamResponse {
   status: number;

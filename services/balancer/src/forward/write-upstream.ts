@@ -4,12 +4,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { getContext } from '../request/context.js';
 import { applyResponsePasses, type ResponsePassOptions } from '../response/passes.js';
-import { UpstreamBody, asReadable } from './dispatch.js';
+import { UpstreamBody, asReadable } from './upstream-body.js';
 import type { OutgoingResponse, WriteUpstream } from './types.js';
 
 export type Compress = (req: IncomingMessage, upstream: OutgoingResponse) => OutgoingResponse;
 
-function bodiless(method: string | undefined, status: number): boolean {
+/** No body goes to the client: a HEAD request, or a status that has none. */
+export function bodiless(method: string | undefined, status: number): boolean {
   return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
 }
 
@@ -60,9 +61,11 @@ export function createWriteUpstream(options: () => ResponsePassOptions, compress
       return new Promise<void>((resolve) => {
         body.writeTo(
           res,
-          () => {
-            if (ctx) ctx.bytes = body.bytes;
-            resolve();
+          {
+            bodyWritten() {
+              if (ctx) ctx.bytes = body.bytes;
+              resolve();
+            },
           },
           ctx !== undefined && ctx.closeWatched === true,
         );

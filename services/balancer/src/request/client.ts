@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { headerFacts, normaliseIp, type RequestContext } from './context.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 
@@ -17,8 +18,24 @@ export function newRequestId(): string {
   return `${ID_PREFIX}-${idCounter.toString(36)}`;
 }
 
+// The peer, once per connection: remoteAddress goes through the socket's getpeername bookkeeping
+// on every read, and a keep-alive connection carries many requests.
+const kPeer = Symbol('dramble.peer');
+type PeerSocket = Socket & { [kPeer]?: string };
+
+function peerOf(socket: Socket): string {
+  const s = socket as PeerSocket;
+  let peer = s[kPeer];
+  if (peer === undefined) {
+    peer = normaliseIp(socket.remoteAddress);
+    // Not kept while unknown (a socket already closed): the next read tries again.
+    if (peer !== '') s[kPeer] = peer;
+  }
+  return peer;
+}
+
 export function createContext(req: IncomingMessage, trusted: TrustedProxies, tls: boolean): RequestContext {
-  const peer = normaliseIp(req.socket.remoteAddress);
+  const peer = peerOf(req.socket);
   const trustedPeer = trusted.has(peer);
   let clientIp = peer;
   if (trustedPeer) {

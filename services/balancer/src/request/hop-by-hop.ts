@@ -1,6 +1,7 @@
 // Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message: a proxy must drop
 // them, and also every header the Connection header names (RFC 9110 §7.6.1 again), whichever
 // direction the message goes.
+import { headerName, headerValue } from './header-strings.js';
 
 export const HOP_BY_HOP = new Set([
   'connection',
@@ -37,8 +38,8 @@ export function responseHeaders(raw: readonly Buffer[]): HeaderMap {
   const out: HeaderMap = {};
   let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
-    const value = raw[i + 1]!.toString('latin1');
+    const name = headerName(raw[i]!);
+    const value = headerValue(raw[i + 1]!);
     if (HOP_BY_HOP.has(name)) {
       if (name === 'connection') connection = connection === undefined ? value : `${connection}, ${value}`;
       continue;

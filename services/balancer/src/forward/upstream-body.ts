@@ -1,23 +1,25 @@
-// One request on an undici pool through its low-level dispatch() API. undici's request() wraps
-// every call in an AsyncResource, a promise adapter and a body with fetch-style mixins, and a
-// Readable piped into the client response adds a dozen listeners per request; on a proxy's hot
-// path that bookkeeping cost more than the proxying. Here a plain handler resolves with the status
-// and headers (hop-by-hop removed), and the body is an UpstreamBody: written straight into the
-// client response in the common case, turned into a Readable only for a consumer that needs one
-// (the cache's tee, compression).
+// A backend's response body as the forwarder receives it from undici's low-level dispatch() API.
+// undici's request() wraps every call in an AsyncResource, a promise adapter and a body with
+// fetch-style mixins, and a Readable piped into the client response adds a dozen listeners per
+// request; on a proxy's hot path that bookkeeping cost more than the proxying. An UpstreamBody is
+// written straight into the client response in the common case, and turned into a Readable only
+// for a consumer that needs one (the cache's tee, compression).
 import type { ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
-import { responseHeaders, type HeaderMap } from '../request/hop-by-hop.js';
-
-export interface DispatchedResponse {
-  status: number;
-  headers: HeaderMap;
-  body: UpstreamBody;
-}
 
 /** Bytes buffered before a consumer attaches; beyond this the backend socket is paused. */
 const HIGH_WATER = 64 * 1024;
+
+/** Told once when the body has ended, failed or been discarded: the backend's slot is free again. */
+export interface SettleListener {
+  bodySettled(): void;
+}
+
+/** Told once when writing the body into the client response is over. */
+export interface WriteListener {
+  /** True when the whole body was written; false when either side failed (the client connection is then destroyed). */
+  bodyWritten(complete: boolean): void;
+}
 
 class BodyReadable extends Readable {
   constructor(private readonly source: UpstreamBody) {
@@ -46,13 +48,21 @@ export class UpstreamBody {
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
   private ended = false;
-  private failed: Error | undefined;
+  private failed: Error | undefined = undefined;
   private settled = false;
-  private sink: ServerResponse | undefined;
-  private readable: BodyReadable | undefined;
-  private resume: (() => void) | undefined;
+  private sink: ServerResponse | undefined = undefined;
+  private readable: BodyReadable | undefined = undefined;
+  private resume: (() => void) | undefined = undefined;
   private paused = false;
-  private onSettled: (() => void) | undefined;
+  private settleListener: SettleListener | undefined = undefined;
+  private writeListener: WriteListener | undefined = undefined;
+  /**
+   * The last chunk held back until the backend's end, when it completes the declared length: the
+   * client then gets it with res.end(chunk), one write with no cork and uncork round trip.
+   */
+  private held: Buffer | undefined = undefined;
+  /** The declared Content-Length when known (-1 otherwise): only then can a chunk be known to be the last one. */
+  private declared = -1;
 
   constructor(private abort: ((err: Error) => void) | undefined) {}
 
@@ -77,13 +87,15 @@ export class UpstreamBody {
 
   /**
    * Writes the body into the client response (headers already set) with backpressure, ends it,
-   * and calls `done` once: true when the whole body was written, false when either side failed
-   * (the client connection is then destroyed so the response cannot look complete).
+   * and tells `listener` once how that went (the client connection is destroyed when it failed,
+   * so the response cannot look complete). `declaredLength` (the response's Content-Length, or
+   * -1) lets the last chunk go out together with the end of the response.
    */
-  writeTo(res: ServerResponse, done: (complete: boolean) => void, closeWatched = false): void {
+  writeTo(res: ServerResponse, listener: WriteListener, closeWatched = false, declaredLength = -1): void {
     if (this.claimed) throw new Error('the body is already being consumed');
     this.sink = res;
-    this.onWriteDone = done;
+    this.writeListener = listener;
+    this.declared = declaredLength;
     // The balancer's server already listens for every response's close and calls clientClosed
     // (closeWatched): no second listener and closure per response.
     if (!closeWatched) res.on('close', () => this.clientClosed());
@@ -96,7 +108,7 @@ export class UpstreamBody {
       return;
     }
     if (this.ended) {
-      // The common case for small pages: the whole body arrived with the headers.
+      // The whole body arrived before the writer: headers and body leave in one write.
       if (chunks.length === 1) res.end(chunks[0]);
       else {
         for (const c of chunks) res.write(c);
@@ -109,20 +121,19 @@ export class UpstreamBody {
     this.resumeUpstream();
   }
 
-  private onWriteDone: ((complete: boolean) => void) | undefined;
-
   /** The client response closed: if the body had not ended, stop reading it (aborts the backend request). */
   clientClosed(): void {
     if (!this.ended) {
+      this.held = undefined;
       this.discard(new Error('client closed the connection'));
       this.finishWrite(false);
     }
   }
 
   private finishWrite(complete: boolean): void {
-    const done = this.onWriteDone;
-    this.onWriteDone = undefined;
-    done?.(complete);
+    const listener = this.writeListener;
+    this.writeListener = undefined;
+    listener?.bodyWritten(complete);
   }
 
   private waitDrain(res: ServerResponse): void {
@@ -146,11 +157,18 @@ export class UpstreamBody {
 
   /** From undici: returns false to pause the backend socket until resumeUpstream. */
   data(chunk: Buffer, resume: () => void): boolean {
-    this.bytes += chunk.length;
+    const before = this.bytes;
+    this.bytes = before + chunk.length;
     let more: boolean;
-    if (this.sink) {
-      more = this.sink.write(chunk);
-      if (!more) this.waitDrain(this.sink);
+    const sink = this.sink;
+    if (sink) {
+      if (this.bytes === this.declared && !this.ended) {
+        // The declared length is complete: undici's end follows at once, and this chunk with it.
+        this.held = chunk;
+        return true;
+      }
+      more = sink.write(chunk);
+      if (!more) this.waitDrain(sink);
     } else if (this.readable) {
       more = this.readable.push(chunk);
     } else {
@@ -166,8 +184,12 @@ export class UpstreamBody {
   end(): void {
     this.ended = true;
     this.abort = undefined;
-    if (this.sink) {
-      this.sink.end();
+    const sink = this.sink;
+    if (sink) {
+      const held = this.held;
+      this.held = undefined;
+      if (held !== undefined) sink.end(held);
+      else sink.end();
       this.finishWrite(true);
     } else if (this.readable) this.readable.push(null);
     this.settle();
@@ -178,6 +200,7 @@ export class UpstreamBody {
     if (this.ended || this.failed) return;
     this.failed = err;
     this.abort = undefined;
+    this.held = undefined;
     if (this.sink) {
       // Cut the client connection so the response cannot look whole.
       this.sink.destroy(err);
@@ -199,76 +222,22 @@ export class UpstreamBody {
   }
 
   /**
-   * Runs `fn` once when the body has ended, failed or been discarded (frees the backend's slot);
-   * at once if that already happened: a small body is often complete before its headers reach
-   * the code that asks.
+   * Tells `listener` once when the body has ended, failed or been discarded (frees the backend's
+   * slot); at once if that already happened: a small body is often complete before its headers
+   * reach the code that asks.
    */
-  whenSettled(fn: () => void): void {
-    if (this.settled) fn();
-    else this.onSettled = fn;
+  whenSettled(listener: SettleListener): void {
+    if (this.settled) listener.bodySettled();
+    else this.settleListener = listener;
   }
 
   private settle(): void {
     if (this.settled) return;
     this.settled = true;
-    const fn = this.onSettled;
-    this.onSettled = undefined;
-    fn?.();
+    const listener = this.settleListener;
+    this.settleListener = undefined;
+    listener?.bodySettled();
   }
-}
-
-/** Something that can cancel a request that is waiting for its response (the client went away). */
-export interface Cancellable {
-  cancel: ((err: Error) => void) | undefined;
-}
-
-class Handler implements Dispatcher.DispatchHandler {
-  private abort: ((err: Error) => void) | undefined;
-  private body: UpstreamBody | undefined;
-  private resume: (() => void) | undefined;
-
-  constructor(
-    private readonly resolve: (r: DispatchedResponse) => void,
-    private readonly reject: (err: Error) => void,
-    private readonly cancellable: Cancellable | undefined,
-  ) {}
-
-  onConnect(abort: (err?: Error) => void): void {
-    this.abort = abort as (err: Error) => void;
-    if (this.cancellable) this.cancellable.cancel = this.abort;
-  }
-
-  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
-    // 1xx informational responses (103 Early Hints) are not forwarded; wait for the final one.
-    if (status < 200) return true;
-    if (this.cancellable) this.cancellable.cancel = undefined;
-    this.resume = resume;
-    const body = new UpstreamBody(this.abort);
-    this.body = body;
-    this.resolve({ status, headers: responseHeaders(raw), body });
-    return true;
-  }
-
-  onData(chunk: Buffer): boolean {
-    return this.body!.data(chunk, this.resume!);
-  }
-
-  onComplete(): void {
-    this.body?.end();
-  }
-
-  onError(err: Error): void {
-    if (this.cancellable) this.cancellable.cancel = undefined;
-    if (this.body) this.body.fail(err);
-    else this.reject(err);
-  }
-}
-
-/** Resolves when the final response headers arrive; rejects when the attempt fails before that. */
-export function dispatch(pool: Dispatcher, options: Dispatcher.DispatchOptions, cancellable?: Cancellable): Promise<DispatchedResponse> {
-  return new Promise((resolve, reject) => {
-    pool.dispatch(options, new Handler(resolve, reject, cancellable));
-  });
 }
 
 /** A body as a stream, whichever kind it is. */
