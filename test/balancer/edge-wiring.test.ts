@@ -62,11 +62,12 @@ describe('compression and rate limiting through the balancer', () => {
   let backend: TestBackend;
   let lb: TestBalancer;
   before(async () => {
-    backend = await startBackend('pi1', (_req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(page) });
+    backend = await startBackend('pi1', (req, res) => {
+      const type = req.url === '/img' ? 'image/png' : 'text/html; charset=utf-8';
+      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(page) });
       res.end(page);
     });
-    lb = await startTestBalancer(['--backend', backend.url, '--rate-limit-rps', '1', '--rate-limit-burst', '3']);
+    lb = await startTestBalancer(['--backend', backend.url, '--rate-limit-rps', '1', '--rate-limit-burst', '4']);
   });
   after(async () => {
     await lb.close();
@@ -74,18 +75,26 @@ describe('compression and rate limiting through the balancer', () => {
   });
 
   it('gzips a text response for a client that accepts it, and limits a client that keeps asking', async () => {
-    const gz = await new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-      http
-        .get(`${lb.base}/`, { headers: { 'accept-encoding': 'gzip' }, agent: false }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-        })
-        .on('error', reject);
-    });
+    const gzipClient = (path: string): Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }> =>
+      new Promise((resolve, reject) => {
+        http
+          .get(`${lb.base}${path}`, { headers: { 'accept-encoding': 'gzip' }, agent: false }, (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+          })
+          .on('error', reject);
+      });
+    const gz = await gzipClient('/');
     assert.equal(gz.headers['content-encoding'], 'gzip');
     assert.equal(gunzipSync(gz.body).toString(), page);
     assert.equal(gz.headers['x-served-by'], 'pi1');
+    // Not compressible: passed on as the backend sent it, to the same client.
+    const img = await gzipClient('/img');
+    assert.equal(img.headers['content-encoding'], undefined);
+    assert.equal(img.headers['content-length'], String(Buffer.byteLength(page)));
+    assert.equal(img.body.toString(), page);
+    assert.equal(img.headers['x-served-by'], 'pi1');
 
     const statuses: number[] = [];
     let retryAfter: string | undefined;

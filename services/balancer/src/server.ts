@@ -9,7 +9,7 @@ import { BackendSet } from './backends/backend-set.js';
 import { createStrategy, type Strategy } from './balancing/index.js';
 import { createCacheLayer, type CacheLayer } from './cache/layer.js';
 import { cacheAdminRoutes } from './cache/admin.js';
-import { createCompressor } from './compression/index.js';
+import { createCompressor, rawLeftAlone } from './compression/index.js';
 import { createRateLimiter, writeTooManyRequests, type RateLimiter } from './rate-limit/index.js';
 import type { BalancerConfig } from './config.js';
 import { createDnsDiscovery } from './discovery/dns.js';
@@ -145,8 +145,10 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
     // an uncompressed response is acceptable to every client, so a downstream cache may share it).
     (req, upstream) => (getContext(req)?.headers.acceptEncoding === undefined ? upstream : compressor(req, upstream)),
   );
-  // Compression is decided on a header map: a client that accepts it takes the general writer.
-  const mayCompress = (ctx: RequestContext): boolean => config.compression && ctx.headers.acceptEncoding !== undefined;
+  // A response compression will change takes the general writer; the rest (images, small or
+  // already-encoded bodies, clients that accept no coding) the pass-through path.
+  const mayCompress = (ctx: RequestContext, status: number, raw: Buffer[]): boolean =>
+    config.compression && ctx.headers.acceptEncoding !== undefined && !rawLeftAlone(status, raw, config.compressionMinBytes);
   let limiter: RateLimiter = createRateLimiter(config);
   let limiterRps = config.rateLimitRps;
   let limiterBurst = config.rateLimitBurst;

@@ -4,6 +4,7 @@ import zlib from 'node:zlib';
 import { pipeline } from 'node:stream';
 import type { OutgoingResponse } from '../forward/types.js';
 import { asReadable } from '../forward/upstream-body.js';
+import { headerName, headerValue } from '../request/header-strings.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -84,22 +85,53 @@ function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
+/** What decides whether a response is compressed at all, whatever the client accepts. */
+export interface CompressionFacts {
+  status: number;
+  contentEncoding: string | undefined;
+  contentType: string | undefined;
+  /** Every Cache-Control field line, joined with commas. */
+  cacheControl: string | undefined;
+  contentLength: string | undefined;
+}
+
+/** True when compression leaves the response as it is (maybeCompress returns it untouched). */
+export function leftAlone(f: CompressionFacts, minBytes: number): boolean {
+  if (f.status < 200 || f.status === 204 || f.status === 206 || f.status === 304) return true;
+  if (f.contentEncoding !== undefined && f.contentEncoding.trim().toLowerCase() !== 'identity') return true;
+  if (!isCompressible(f.contentType)) return true;
+  // RFC 9111 §5.2.2.6: no-transform forbids changing the representation.
+  if (f.cacheControl !== undefined && /(^|,)\s*no-transform\s*(,|$)/i.test(f.cacheControl)) return true;
+  return f.contentLength !== undefined && Number(f.contentLength) < minBytes;
+}
+
+/**
+ * leftAlone over undici's raw header list (name and value Buffers in turn), before any header map
+ * is built: the pass-through path writes such a response itself (forward/pass-through.ts).
+ */
+export function rawLeftAlone(status: number, raw: Buffer[], minBytes: number): boolean {
+  const facts: CompressionFacts = { status, contentEncoding: undefined, contentType: undefined, cacheControl: undefined, contentLength: undefined };
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = headerName(raw[i]!);
+    const value = headerValue(raw[i + 1]!);
+    if (name === 'content-encoding') facts.contentEncoding ??= value;
+    else if (name === 'content-type') facts.contentType ??= value;
+    else if (name === 'content-length') facts.contentLength ??= value;
+    else if (name === 'cache-control') facts.cacheControl = facts.cacheControl === undefined ? value : `${facts.cacheControl},${value}`;
+  }
+  return leftAlone(facts, minBytes);
+}
+
 /**
  * Returns the response to send: compressed (Content-Encoding set, Content-Length dropped,
  * Vary: Accept-Encoding added, strong ETag weakened) or the same response untouched.
  */
 export function maybeCompress(req: { method?: string | undefined; headers: Headers }, upstream: OutgoingResponse, options: CompressionOptions = {}): OutgoingResponse {
   const h = upstream.headers;
-  const { status } = upstream;
-  if (status < 200 || status === 204 || status === 206 || status === 304) return upstream;
-  const encoding = first(h['content-encoding']);
-  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return upstream;
-  if (!isCompressible(first(h['content-type']))) return upstream;
-  // RFC 9111 §5.2.2.6: no-transform forbids changing the representation.
   const cc = h['cache-control'];
-  if (cc !== undefined && /(^|,)\s*no-transform\s*(,|$)/i.test(Array.isArray(cc) ? cc.join(',') : cc)) return upstream;
   const length = first(h['content-length']);
-  if (length !== undefined && Number(length) < (options.minBytes ?? 1024)) return upstream;
+  const facts = { status: upstream.status, contentEncoding: first(h['content-encoding']), contentType: first(h['content-type']), cacheControl: Array.isArray(cc) ? cc.join(',') : cc, contentLength: length };
+  if (leftAlone(facts, options.minBytes ?? 1024)) return upstream;
 
   const headers = { ...h };
   addVary(headers, 'Accept-Encoding');

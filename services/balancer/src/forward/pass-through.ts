@@ -2,7 +2,8 @@
 // forwarded and its answer written straight to the client from undici's callbacks, with no promise
 // in between: the response headers as one flat list built from the backend's raw headers, the
 // body streamed with backpressure. Errors go to the error handler (502/503/504 pages). A response
-// that compression may change takes the general writer (header maps, streams) instead.
+// that compression will change (a client that accepts it, a compressible body) takes the general
+// writer (header maps, streams) instead.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HandleError } from '../errors/handle.js';
 import type { RequestContext } from '../request/context.js';
@@ -17,8 +18,8 @@ import { bodiless } from './write-upstream.js';
 export interface PassThroughDeps extends ForwardDeps {
   /** Rebuilt on reload only. */
   responseOptions: () => ResponsePassOptions;
-  /** Compression could apply to this client's responses: they take `writeUpstream`. */
-  mayCompress: (ctx: RequestContext) => boolean;
+  /** Compression may change this response for this client: it takes `writeUpstream`. */
+  mayCompress: (ctx: RequestContext, status: number, raw: Buffer[]) => boolean;
   /** The general writer (header maps, compression, streams). */
   writeUpstream: WriteUpstream;
   handleError: HandleError;
@@ -51,7 +52,7 @@ class PassThrough extends Forwarding implements AddedResponseFields, WriteListen
 
   protected answered(status: number, raw: Buffer[], body: UpstreamBody): void {
     const { req, res, ctx, out } = this;
-    if (out.mayCompress(ctx)) {
+    if (out.mayCompress(ctx, status, raw)) {
       this.writeGeneral(status, raw, body);
       return;
     }
