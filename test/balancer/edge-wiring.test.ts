@@ -34,6 +34,18 @@ describe('edge cache through the balancer', () => {
     assert.equal(backend.seen.filter((s) => s.url === '/home').length, 1);
   });
 
+  it("names the cache's part in every access log line: a miss, a hit, a compressed miss", async () => {
+    const accessLine = (id: string): Record<string, unknown> | undefined => lb.logLines.find((l) => l['log'] === 'access' && l['requestId'] === id);
+    await request(`${lb.base}/logged`, { headers: { 'x-request-id': 'c-miss' } });
+    await request(`${lb.base}/logged`, { headers: { 'x-request-id': 'c-hit' } });
+    await request(`${lb.base}/logged-gz`, { headers: { 'x-request-id': 'c-gz', 'accept-encoding': 'gzip' } });
+    const lines = await eventually(() => {
+      const all = ['c-miss', 'c-hit', 'c-gz'].map(accessLine);
+      return all.every(Boolean) ? all : undefined;
+    }, 5_000, 'three access lines');
+    assert.deepEqual(lines.map((l) => l!['cache']), ['MISS', 'HIT', 'MISS']);
+  });
+
   it('purges by tag through the admin API with the token', async () => {
     const denied = await fetch(`${lb.admin}/api/cache/purge`, { method: 'POST', body: JSON.stringify({ tags: ['home'] }) });
     assert.equal(denied.status, 401);

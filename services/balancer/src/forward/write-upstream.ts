@@ -27,6 +27,9 @@ export function createWriteUpstream(options: () => ResponsePassOptions, compress
     if (ctx) {
       ctx.backend = up.backend.name;
       ctx.retries = up.retries;
+      // Known now, before the body: the access line may be written before the cache's promise settles.
+      const xCache = extraHeaders?.['x-cache'];
+      if (typeof xCache === 'string') ctx.cache = xCache;
     }
     if (Buffer.isBuffer(body)) {
       // From memory: headers and body leave in one write.
