@@ -53,6 +53,19 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<
     req.resume();
     return Promise.reject(new HttpError(415, 'request bodies must be JSON (Content-Type: application/json)'));
   }
+  return readBodyBytes(req, limitBytes).then((bytes) => {
+    const text = bytes.toString('utf8');
+    if (text.trim() === '') return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`);
+    }
+  });
+}
+
+/** Reads a request body of at most `limitBytes` (413 beyond it; the rest is read and dropped). */
+export function readBodyBytes(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -60,16 +73,7 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number): Promise<
       size += c.length;
       if (size <= limitBytes) chunks.push(c);
     });
-    req.once('end', () => {
-      if (size > limitBytes) return reject(new HttpError(413, `request body larger than ${limitBytes} bytes`));
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolve(undefined);
-      try {
-        resolve(JSON.parse(text));
-      } catch (err) {
-        reject(new HttpError(400, `request body is not valid JSON: ${(err as Error).message}`));
-      }
-    });
+    req.once('end', () => (size > limitBytes ? reject(new HttpError(413, `request body larger than ${limitBytes} bytes`)) : resolve(Buffer.concat(chunks))));
     req.once('error', reject);
   });
 }

@@ -6,7 +6,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
 import { AggregatorRegistry, type PrometheusContentType, type Registry } from 'prom-client';
-import { AdminServer, sendJson, type Logger } from '@dramble/lib';
+import { AdminServer, HttpError, readBodyBytes, sendJson, type Logger } from '@dramble/lib';
 import type { BalancerConfig } from '../config.js';
 import { mergeAnswers, type WorkerAnswer } from './fan-out.js';
 
@@ -35,19 +35,6 @@ function askWorker(pid: number, port: number, method: string, path: string, head
     req.on('timeout', () => req.destroy(new Error(`worker ${pid} did not answer within ${WORKER_TIMEOUT_MS} ms`)));
     req.on('error', reject);
     req.end(body);
-  });
-}
-
-function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
-    });
-    req.on('end', () => (size > MAX_BODY_BYTES ? reject(new Error(`body larger than ${MAX_BODY_BYTES} bytes`)) : resolve(Buffer.concat(chunks))));
-    req.on('error', reject);
   });
 }
 
@@ -89,7 +76,7 @@ export function runPrimary(config: BalancerConfig, logger: Logger): Primary {
     delete headers['transfer-encoding'];
     const path = req.url ?? '/';
     const targets = method === 'GET' || method === 'HEAD' ? [workers[next++ % workers.length]!] : workers;
-    readBody(req)
+    readBodyBytes(req, MAX_BODY_BYTES)
       .then((body) => Promise.all(targets.map(([pid, port]) => askWorker(pid, port, method, path, headers, body))))
       .then((answers) => {
         const merged = mergeAnswers(answers);
@@ -97,8 +84,10 @@ export function runPrimary(config: BalancerConfig, logger: Logger): Primary {
         res.end(merged.body);
       })
       .catch((err: Error) => {
+        if (res.headersSent) return void res.destroy();
+        if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message });
         logger.warn({ err: err.message, path }, 'admin call to the workers failed');
-        if (!res.headersSent) sendJson(res, 502, { error: `a worker did not answer: ${err.message}` });
+        sendJson(res, 502, { error: `a worker did not answer: ${err.message}` });
       });
   };
 
