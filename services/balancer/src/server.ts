@@ -233,12 +233,8 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
       }
       return;
     }
-    cache.lookup(req, res, fetchUpstream, writeUpstream).then(
-      (result) => {
-        ctx.cache = result;
-      },
-      (err: unknown) => handleError(req, res, ctx, err),
-    );
+    // The cache's result reaches the access log through writeUpstream (its X-Cache), as the head is written.
+    cache.lookup(req, res, fetchUpstream, writeUpstream).catch((err: unknown) => handleError(req, res, ctx, err));
   };
 
   const onClientError = createClientErrorHandler(logger, metrics);
