@@ -17,7 +17,7 @@ try {
   shutdown.onStart(() => running.admin.markShuttingDown());
   shutdown.addCloser('manager', () => running.close());
   shutdown.addCloser('election client and pod follower', () => parts.close());
-  shutdown.addCloser('periodic gc', startPeriodicGc(undefined, running.manager.waitTicks(1)));
+  shutdown.addCloser('periodic gc', startPeriodicGc(running.manager.waitTicks(1)));
   logger.info({ admin: running.adminUrl, instances: running.manager.options.instances.map((i) => i.id), election: config.election }, 'db-manager started');
 } catch (err) {
   logger.fatal({ err }, 'db-manager failed to start');

@@ -11,15 +11,13 @@
 // (Measured with bench/db-manager/_rss-probe.ts; figures in bench/db-manager/README.md.)
 
 export const COLLECT_EVERY_MS = 30_000;
-export const FIRST_COLLECT_MS = 1_000;
-
 type GcFunction = (options?: { type?: 'major' | 'minor'; execution?: 'sync' | 'async' }) => void;
 
 /**
  * Starts the periodic collection if `gc` is exposed; returns a stop function (a no-op otherwise).
- * `first`: when the first collection runs, after a delay in ms or once a promise (start-up done) settles.
+ * The first collection runs once `startedUp` settles, then one every `everyMs`.
  */
-export function startPeriodicGc(everyMs = COLLECT_EVERY_MS, first: number | Promise<unknown> = FIRST_COLLECT_MS, gc = (globalThis as { gc?: GcFunction }).gc): () => void {
+export function startPeriodicGc(startedUp: Promise<unknown>, everyMs = COLLECT_EVERY_MS, gc = (globalThis as { gc?: GcFunction }).gc): () => void {
   if (typeof gc !== 'function') return () => undefined;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -30,15 +28,10 @@ export function startPeriodicGc(everyMs = COLLECT_EVERY_MS, first: number | Prom
     timer = setInterval(collect, everyMs);
     timer.unref();
   };
-  if (typeof first === 'number') {
-    timer = setTimeout(begin, first);
-    timer.unref();
-  } else {
-    void first.then(begin, begin);
-  }
+  void startedUp.then(begin, begin);
   return () => {
     stopped = true;
-    clearTimeout(timer); // clears the interval too
+    clearInterval(timer);
   };
 }
 

@@ -1,4 +1,4 @@
-// The periodic full GC: runs only when gc is exposed, first soon after start, then on its interval, and stops.
+// The periodic full GC: runs only when gc is exposed, first once start-up is done, then on its interval, and stops.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { collectLoadingGarbage, startPeriodicGc } from '../../../services/db-manager/src/memory.js';
@@ -6,9 +6,9 @@ import { collectLoadingGarbage, startPeriodicGc } from '../../../services/db-man
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('periodic gc', () => {
-  it('collects first after firstMs, then every everyMs, and not after stop', async () => {
+  it('collects first once start-up is done, then every everyMs, and not after stop', async () => {
     const calls: unknown[] = [];
-    const stop = startPeriodicGc(40, 20, (o) => calls.push(o));
+    const stop = startPeriodicGc(sleep(20), 40, (o) => calls.push(o));
     await sleep(10);
     assert.equal(calls.length, 0);
     await sleep(120);
@@ -22,10 +22,10 @@ describe('periodic gc', () => {
     assert.equal(calls.length, n, 'no collection after stop');
   });
 
-  it('can collect first when start-up is done (a promise) instead of after a delay', async () => {
+  it('waits for start-up however long it takes', async () => {
     const calls: unknown[] = [];
     let done!: () => void;
-    const stop = startPeriodicGc(1000, new Promise<void>((r) => (done = r)), (o) => calls.push(o));
+    const stop = startPeriodicGc(new Promise<void>((r) => (done = r)), 1000, (o) => calls.push(o));
     await sleep(30);
     assert.equal(calls.length, 0, 'nothing before start-up is done');
     done();
@@ -33,14 +33,14 @@ describe('periodic gc', () => {
     assert.equal(calls.length, 1, 'one collection once it is');
     assert.equal(calls[0], undefined, 'a plain gc()');
     stop();
-    const late = startPeriodicGc(1000, Promise.resolve(), (o) => calls.push(o));
+    const late = startPeriodicGc(Promise.resolve(), 1000, (o) => calls.push(o));
     late();
     await sleep(1);
     assert.equal(calls.length, 1, 'no collection when stopped before start-up was done');
   });
 
   it('does nothing when gc is not exposed', () => {
-    const stop = startPeriodicGc(10, 10, undefined);
+    const stop = startPeriodicGc(sleep(10), 10, undefined);
     stop();
     collectLoadingGarbage(undefined);
   });
