@@ -148,7 +148,8 @@ describe('power of two choices spreads load over equal backends', () => {
   it('treats costs within the margin as equal and then prefers fewer outstanding requests', () => {
     // 1.2 ms against 3 ms: a first sample that paid for the TCP connect, not a slower backend.
     assert.equal(p2cCheaper(c('a', { ewmaMs: 1.2, inFlight: 3 }), c('b', { ewmaMs: 3, inFlight: 1 })).id, 'b');
-    assert.equal(p2cCheaper(c('a', { ewmaMs: 20, inFlight: 2 }), c('b', { ewmaMs: 28, inFlight: 1 })).id, 'b');
+    // Cost 60 against 100: within the margin, so the one with fewer requests in flight wins.
+    assert.equal(p2cCheaper(c('a', { ewmaMs: 20, inFlight: 2 }), c('b', { ewmaMs: 50, inFlight: 1 })).id, 'b');
   });
 
   it('a full tie goes to the first of the pair, which p2c drew at random', () => {
@@ -171,7 +172,7 @@ describe('power of two choices spreads load over equal backends', () => {
 
   it('long-lived streams counted as in flight spread evenly over two backends of about the same latency', () => {
     const p2c = createP2cEwma();
-    const list = [c('a', { ewmaMs: 10 }), c('b', { ewmaMs: 14 })];
+    const list = [c('a', { ewmaMs: 10 }), c('b', { ewmaMs: 19 })];
     for (let k = 0; k < 100; k++) p2c.pick(list, {})!.inFlight++;
     const [a, b] = list.map((x) => x.inFlight);
     assert.ok(Math.abs(a! - b!) <= 2, `a ${a} b ${b}`);

@@ -7,14 +7,18 @@ import type { Candidate, PickRequest, Strategy } from './types.js';
 /**
  * Two costs count as equal when the higher is at most COST_MARGIN times the lower plus
  * COST_SLACK_MS. Why: with two backends p2c compares the same pair every time, so any lasting
- * difference, however small, sends every request to one of them. And lasting small differences
- * are the norm between equal Pis: peak EWMA keeps a higher sample at once but blends a lower one
- * in only with time (10 s), so a first request that paid for the TCP connect, or one GC pause,
- * marks a backend "slower" for seconds; sub-millisecond differences are noise. A backend more
- * than half again as slow still loses, which is what p2c-ewma is for.
+ * difference, however small, sends every request to one of them. And lasting differences are the
+ * norm between equal Pis: peak EWMA takes a higher sample at once but blends a lower one in only
+ * with time (10 s), and a backend that is not picked gets no new sample, so one slow answer (the
+ * first request's cold code and TCP connect, a GC pause, a busy moment) marks it "slower" for
+ * seconds; on a busy machine such answers took 2-4x the usual time (measured with 30-100 ms
+ * pages). The margin is this generous because it decides only at light load: under load the
+ * slower backend also holds more requests in flight (Little's law), so its cost grows with the
+ * square of the latency ratio and a backend about 1.8x slower already loses; a stalled or
+ * throttled Pi (10x and more) loses at any load.
  */
-export const COST_MARGIN = 1.5;
-export const COST_SLACK_MS = 2;
+export const COST_MARGIN = 3;
+export const COST_SLACK_MS = 5;
 
 export function cost(c: Candidate): number {
   // An unmeasured backend costs like a 1 ms one, so new backends get probed quickly.
