@@ -36,7 +36,10 @@ export class Backend {
   readonly origin: URL;
   readonly pool: Pool;
   health: HealthState;
+  /** Outstanding requests and WebSocket tunnels (what strategies compare). */
   inFlight = 0;
+  /** Requests on the pool (sent or waiting for a connection) until their response body is over. */
+  pooled = 0;
   ewma: Ewma | undefined;
   requests = 0;
   failures = 0;
@@ -44,7 +47,7 @@ export class Backend {
   adminDrained = false;
   /** A half-open trial request is under way: send no second one. */
   trialInFlight = false;
-  /** Most requests in flight at once: pool connections plus queue (see hasRoom). */
+  /** Most requests on the pool at once: its connections plus the queue (see hasRoom). */
   capacity: number;
   private readonly connections: number;
   private refCache: { id: string; name: string } | undefined;
@@ -104,11 +107,12 @@ export class Backend {
   }
 
   /**
-   * Another request may be sent or queued now. inFlight counts a request until its response body
-   * is over, so long-lived streams hold their place (each holds a pool connection too).
+   * Another request may be sent or queued on the pool now. A request counts until its response
+   * body is over, so long-lived streams hold their place (each holds a pool connection too);
+   * WebSocket tunnels do not count (they have their own sockets, not pool connections).
    */
   get hasRoom(): boolean {
-    return this.inFlight < this.capacity;
+    return this.pooled < this.capacity;
   }
 
   /**

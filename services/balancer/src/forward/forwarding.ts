@@ -179,6 +179,7 @@ export abstract class Forwarding implements Dispatcher.DispatchHandler, SettleLi
     }
     if (trial) backend.trialInFlight = true;
     backend.inFlight++;
+    backend.pooled++;
     backend.requests++;
     this.backend = backend;
     this.trial = trial;
@@ -251,6 +252,7 @@ export abstract class Forwarding implements Dispatcher.DispatchHandler, SettleLi
     this.released = true;
     const backend = this.backend!;
     backend.inFlight--;
+    backend.pooled--;
     if (this.trial) backend.trialInFlight = false;
   }
 
