@@ -47,10 +47,32 @@ export const settings = defineSettings({
   healthTimeoutMs: { schema: setting.int(1000, 1), env: 'BALANCER_HEALTH_TIMEOUT_MS', flag: 'health-timeout-ms', doc: 'Active check timeout.' },
   healthRise: { schema: setting.int(2, 1), env: 'BALANCER_HEALTH_RISE', flag: 'health-rise', doc: 'Consecutive passing checks that bring a backend up.' },
   healthFall: { schema: setting.int(3, 1), env: 'BALANCER_HEALTH_FALL', flag: 'health-fall', doc: 'Consecutive failing checks that take a backend down.' },
-  maxFails: { schema: setting.int(3, 1), env: 'BALANCER_MAX_FAILS', flag: 'max-fails', doc: 'Consecutive passive failures (connect errors, resets, timeouts, --fail-statuses) that eject a backend.' },
+  maxFails: { schema: setting.int(3, 1), env: 'BALANCER_MAX_FAILS', flag: 'max-fails', doc: 'Consecutive passive failures (connect errors, resets, timeouts, --fail-status answers) that eject a backend; the last healthy backend is never ejected.' },
   failTimeoutMs: { schema: setting.int(5000, 1), env: 'BALANCER_FAIL_TIMEOUT_MS', flag: 'fail-timeout-ms', doc: 'First ejection length; doubles on each failed half-open trial.' },
   maxEjectMs: { schema: setting.int(60_000, 1), env: 'BALANCER_MAX_EJECT_MS', flag: 'max-eject-ms', doc: 'Upper bound for the ejection backoff.' },
-  failStatuses: { schema: setting.list(z.coerce.number().int().min(500).max(599), [502, 503, 504]), env: 'BALANCER_FAIL_STATUSES', flag: 'fail-status', list: true, doc: 'Backend response statuses counted as passive failures.' },
+
+  // backends that fail or fill up: what counts against a backend, what never happens (ejecting the
+  // last healthy one), and how much may wait for one
+  failStatuses: {
+    schema: setting.list(z.coerce.number().int().min(500).max(599), []),
+    env: 'BALANCER_FAIL_STATUSES',
+    flag: 'fail-status',
+    list: true,
+    defaultDoc: '(none)',
+    doc: 'Backend response statuses counted as passive failures, e.g. 502 (repeatable); none by default: only connection errors, resets and timeouts count. A 503 with Retry-After never counts.',
+  },
+  panicThresholdPercent: {
+    schema: setting.int(50, 0, 100),
+    env: 'BALANCER_PANIC_THRESHOLD_PERCENT',
+    flag: 'panic-threshold-percent',
+    doc: 'Below this percentage of healthy backends, balance over every backend, healthy or not (Envoy panic mode); 0 = never.',
+  },
+  backendQueue: {
+    schema: setting.int(128, 0),
+    env: 'BALANCER_BACKEND_QUEUE',
+    flag: 'backend-queue',
+    doc: 'Requests that may wait per backend once its --backend-connections are busy; beyond it another backend is picked, or 503 with Retry-After at once when none has room.',
+  },
 
   // retries
   retries: { schema: setting.int(2, 0, 10), env: 'BALANCER_RETRIES', flag: 'retries', doc: 'Retries on another backend for a request that got no response byte (idempotent, or never sent).' },

@@ -16,12 +16,19 @@ export interface BalancerMetrics {
   backendHealth: Gauge<'backend' | 'state'>;
   backendErrors: Counter<'backend' | 'kind'>;
   rejected: Counter<'reason'>;
+  /** A picked backend had its connections and queue full, so another one was tried. */
+  queueFull: Counter<'backend'>;
+  /** Requests answered 503 at once because every backend's connections and queue were full. */
+  queueRefusals: Counter;
+  panic: Gauge;
 }
 
 /** Gauges read at scrape time from the live state instead of being updated on every request. */
 export interface MetricSources {
   inFlight(): number;
   backendInFlight(): Iterable<{ name: string; inFlight: number }>;
+  /** Below the panic threshold (balancing over every backend, healthy or not). */
+  panic(): boolean;
 }
 
 /**
@@ -97,8 +104,18 @@ export function createBalancerMetrics(registry: Registry, sources: MetricSources
     retriesDenied: new Counter({ name: 'dramble_balancer_retries_denied_total', help: 'Retries not made because the retry budget was spent', registers }),
     ejections: new Counter({ name: 'dramble_balancer_ejections_total', help: 'Passive ejections of a backend', labelNames: ['backend'] as const, registers }),
     backendHealth: new Gauge({ name: 'dramble_balancer_backend_health', help: '1 for the current health state of each backend (healthy, down, ejected, half-open)', labelNames: ['backend', 'state'] as const, registers }),
-    backendErrors: new Counter({ name: 'dramble_balancer_backend_errors_total', help: 'Failed backend attempts by kind (connect, timeout, protocol)', labelNames: ['backend', 'kind'] as const, registers }),
+    backendErrors: new Counter({ name: 'dramble_balancer_backend_errors_total', help: 'Failed backend attempts by kind (connect, timeout, protocol, status: a --fail-status answer)', labelNames: ['backend', 'kind'] as const, registers }),
     rejected: new Counter({ name: 'dramble_balancer_rejected_requests_total', help: 'Requests refused before forwarding (bad framing, too large, ...)', labelNames: ['reason'] as const, registers }),
+    queueFull: new Counter({ name: 'dramble_balancer_backend_queue_full_total', help: 'Picks that found the backend\'s connections and queue full and went to another backend', labelNames: ['backend'] as const, registers }),
+    queueRefusals: new Counter({ name: 'dramble_balancer_queue_refusals_total', help: 'Requests answered 503 at once because every backend\'s connections and queue were full', registers }),
+    panic: new Gauge({
+      name: 'dramble_balancer_panic',
+      help: '1 while fewer than --panic-threshold-percent of backends are healthy and requests are balanced over all of them',
+      registers,
+      collect() {
+        this.set(sources.panic() ? 1 : 0);
+      },
+    }),
   };
 }
 

@@ -65,11 +65,11 @@ export interface Balancer {
 }
 
 function healthPolicy(c: BalancerConfig): HealthPolicy {
-  return { rise: c.healthRise, fall: c.healthFall, maxFails: c.maxFails, failTimeoutMs: c.failTimeoutMs, maxEjectMs: c.maxEjectMs, slowStartMs: c.slowStartMs };
+  return { rise: c.healthRise, fall: c.healthFall, maxFails: c.maxFails, failTimeoutMs: c.failTimeoutMs, maxEjectMs: c.maxEjectMs, slowStartMs: c.slowStartMs, panicThresholdPercent: c.panicThresholdPercent };
 }
 
 function poolSettings(c: BalancerConfig): PoolSettings {
-  return { connections: c.backendConnections, connectTimeoutMs: c.connectTimeoutMs, responseTimeoutMs: c.responseTimeoutMs, idleTimeoutMs: c.idleTimeoutMs };
+  return { connections: c.backendConnections, connectTimeoutMs: c.connectTimeoutMs, responseTimeoutMs: c.responseTimeoutMs, idleTimeoutMs: c.idleTimeoutMs, queue: c.backendQueue };
 }
 
 async function createDiscovery(config: BalancerConfig, logger: Logger): Promise<Discovery> {
@@ -108,7 +108,7 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   const registry = deps.registry ?? createRegistry('balancer');
   const tls = Boolean(config.tlsCert && config.tlsKey);
   let inFlight = 0;
-  const metrics = createBalancerMetrics(registry, { inFlight: () => inFlight, backendInFlight: () => backends.all() });
+  const metrics = createBalancerMetrics(registry, { inFlight: () => inFlight, backendInFlight: () => backends.all(), panic: () => backends.panic });
 
   const backends = new BackendSet(poolSettings(config), healthPolicy(config), config.ewmaDecayMs, logger);
   backends.onHealthChange = (b, from, to) => {

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { initialHealth, next, isHealthy, healthLabel, slowStartFactor, type HealthEvent, type HealthPolicy, type HealthState } from '@dramble/balancer';
 
-const policy: HealthPolicy = { rise: 2, fall: 3, maxFails: 3, failTimeoutMs: 1000, maxEjectMs: 3000, slowStartMs: 10_000 };
+const policy: HealthPolicy = { rise: 2, fall: 3, maxFails: 3, failTimeoutMs: 1000, maxEjectMs: 3000, slowStartMs: 10_000, panicThresholdPercent: 50 };
 const run = (s: HealthState, events: HealthEvent[]): HealthState => events.reduce((st, e) => next(st, e, policy), s);
 const times = (n: number, e: HealthEvent): HealthEvent[] => Array.from({ length: n }, () => e);
 

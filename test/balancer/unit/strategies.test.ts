@@ -1,7 +1,7 @@
 // Pure unit tests of the balancing strategies: no sockets, plain candidate data.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRoundRobin, createLeastOutstanding, createP2cEwma, createConsistentHash, ewmaAt, updateEwma, p2cCost, type Candidate } from '@dramble/balancer';
+import { createRoundRobin, createLeastOutstanding, createP2cEwma, createConsistentHash, ewmaAt, updateEwma, p2cCost, p2cCheaper, COST_MARGIN, COST_SLACK_MS, type Candidate } from '@dramble/balancer';
 
 const c = (id: string, over: Partial<Candidate> = {}): Candidate => ({ id, weight: 1, inFlight: 0, ewmaMs: 10, ...over });
 
@@ -141,5 +141,48 @@ describe('EWMA latency', () => {
     assert.ok(p2cCost(idleSlow(100)) > p2cCost(fast), 'just after the slow period the fast one wins');
     assert.ok(p2cCost(idleSlow(10_000)) < p2cCost(fast), 'after ten time constants the idle one is tried again');
     assert.equal(ewmaAt(undefined, 5, 1000), 0);
+  });
+});
+
+describe('power of two choices spreads load over equal backends', () => {
+  it('treats costs within the margin as equal and then prefers fewer outstanding requests', () => {
+    // 1.2 ms against 3 ms: a first sample that paid for the TCP connect, not a slower backend.
+    assert.equal(p2cCheaper(c('a', { ewmaMs: 1.2, inFlight: 3 }), c('b', { ewmaMs: 3, inFlight: 1 })).id, 'b');
+    // Cost 60 against 100: within the margin, so the one with fewer requests in flight wins.
+    assert.equal(p2cCheaper(c('a', { ewmaMs: 20, inFlight: 2 }), c('b', { ewmaMs: 50, inFlight: 1 })).id, 'b');
+  });
+
+  it('a full tie goes to the first of the pair, which p2c drew at random', () => {
+    assert.equal(p2cCheaper(c('a', { ewmaMs: 1 }), c('b', { ewmaMs: 2.5 })).id, 'a');
+    assert.equal(p2cCheaper(c('b', { ewmaMs: 2.5 }), c('a', { ewmaMs: 1 })).id, 'b');
+  });
+
+  it('a backend more than the margin slower still loses', () => {
+    const slower = 10 * COST_MARGIN + COST_SLACK_MS + 1;
+    assert.equal(p2cCheaper(c('a', { ewmaMs: 10 }), c('b', { ewmaMs: slower })).id, 'a');
+    assert.equal(p2cCheaper(c('b', { ewmaMs: slower }), c('a', { ewmaMs: 10 })).id, 'a');
+  });
+
+  it('two backends with slightly different latencies share sequential requests about evenly', () => {
+    const p2c = createP2cEwma();
+    const list = [c('a', { ewmaMs: 0.8 }), c('b', { ewmaMs: 2.4 })];
+    const got = counts(Array.from({ length: 2000 }, () => p2c.pick(list, {})));
+    assert.ok((got['a'] ?? 0) > 850 && (got['b'] ?? 0) > 850, JSON.stringify(got));
+  });
+
+  it('long-lived streams counted as in flight spread evenly over two backends of about the same latency', () => {
+    const p2c = createP2cEwma();
+    const list = [c('a', { ewmaMs: 10 }), c('b', { ewmaMs: 19 })];
+    for (let k = 0; k < 100; k++) p2c.pick(list, {})!.inFlight++;
+    const [a, b] = list.map((x) => x.inFlight);
+    assert.ok(Math.abs(a! - b!) <= 2, `a ${a} b ${b}`);
+  });
+
+  it('streams still favour a clearly faster backend, but not all on it', () => {
+    const p2c = createP2cEwma();
+    const list = [c('a', { ewmaMs: 1 }), c('b', { ewmaMs: 4 })];
+    for (let k = 0; k < 100; k++) p2c.pick(list, {})!.inFlight++;
+    const [a, b] = list.map((x) => x.inFlight);
+    assert.ok(a! > b! && b! >= 20, `a ${a} b ${b}`);
   });
 });

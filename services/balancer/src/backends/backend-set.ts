@@ -2,20 +2,19 @@
 // for removed ones) and answers "which backends may take this request".
 import type { Logger } from '@dramble/lib';
 import type { BackendTarget } from '../discovery/types.js';
+import { isLastHealthy, selectEligible, type Eligible as EligibleOf } from '../health/eligibility.js';
 import type { HealthPolicy } from '../health/state-machine.js';
 import { Backend, type PoolSettings } from './backend.js';
 
-export interface Eligible {
-  backends: Backend[];
-  /** True when these are half-open trial candidates rather than healthy backends. */
-  trial: boolean;
-}
+export type Eligible = EligibleOf<Backend>;
 
 export class BackendSet {
   private readonly byId = new Map<string, Backend>();
   private list: Backend[] = [];
   onHealthChange: ((b: Backend, from: string, to: string) => void) | undefined;
   onChange: ((backends: Backend[]) => void) | undefined;
+  /** Below the panic threshold: the last pick balanced over every backend in service. */
+  panic = false;
 
   constructor(
     private poolSettings: PoolSettings,
@@ -37,7 +36,10 @@ export class BackendSet {
     this.poolSettings = poolSettings;
     this.policy = policy;
     this.ewmaDecayMs = ewmaDecayMs;
-    for (const b of this.list) b.setPolicy(policy);
+    for (const b of this.list) {
+      b.setPolicy(policy);
+      b.setQueue(poolSettings.queue);
+    }
   }
 
   update(targets: BackendTarget[]): void {
@@ -67,10 +69,11 @@ export class BackendSet {
   }
 
   /**
-   * Backends that may take a request: healthy, not draining, not already tried. When none is,
-   * half-open backends whose ejection ran out (one trial each). `allowTrialBesideHealthy` lets a
-   * retry-safe request be the trial even while healthy backends exist (passive re-admission
-   * without active checks); a failed trial is then retried elsewhere, invisible to the client.
+   * Backends that may take a request (health/eligibility.ts): healthy, not draining, not already
+   * tried; when none is, half-open backends whose ejection ran out (one trial each); below the
+   * panic threshold, every backend in service. `allowTrialBesideHealthy` lets a retry-safe
+   * request be the trial even while healthy backends exist (passive re-admission without active
+   * checks); a failed trial is then retried elsewhere, invisible to the client.
    */
   eligible(exclude: ReadonlySet<string> | undefined, now: number, allowTrialBesideHealthy: boolean): Eligible {
     // The usual case, without allocating: every backend usable and none excluded yet.
@@ -83,25 +86,43 @@ export class BackendSet {
           break;
         }
       }
-      if (all) return this.allEligible();
+      if (all) {
+        if (this.panic) this.setPanic(false);
+        return this.allEligible();
+      }
     }
-    const healthy: Backend[] = [];
-    const trial: Backend[] = [];
     for (const b of this.list) {
       b.pickingAt(now);
       if (b.health.passive === 'ejected') b.event({ type: 'tick', now });
-      if (b.draining || exclude?.has(b.id)) continue;
-      if (b.healthy()) healthy.push(b);
-      else if (b.health.up && b.health.passive === 'half-open' && !b.trialInFlight) trial.push(b);
     }
-    if (trial.length > 0 && (healthy.length === 0 || allowTrialBesideHealthy)) return { backends: trial, trial: true };
-    return { backends: healthy, trial: false };
+    const eligible = selectEligible(this.list, exclude, allowTrialBesideHealthy, this.policy.panicThresholdPercent);
+    if (eligible.panic !== this.panic) this.setPanic(eligible.panic);
+    return eligible;
+  }
+
+  /**
+   * A passive failure of `b` (connect error, reset, timeout, a --fail-status answer). It never
+   * ejects the last healthy backend. Returns true when it ejected `b`.
+   */
+  failed(b: Backend, now: number): boolean {
+    const before = b.health.ejections;
+    b.failures++;
+    b.event({ type: 'request-fail', now, lastHealthy: isLastHealthy(this.list, b) });
+    return b.health.ejections > before;
+  }
+
+  private setPanic(panic: boolean): void {
+    this.panic = panic;
+    const healthy = this.list.filter((b) => !b.draining && b.healthy()).length;
+    const total = this.list.filter((b) => !b.draining).length;
+    if (panic) this.logger.warn({ healthy, total, panicThresholdPercent: this.policy.panicThresholdPercent }, 'panic: too few healthy backends, balancing over all of them');
+    else this.logger.info({ healthy, total }, 'panic over: balancing over healthy backends again');
   }
 
   private allCache: Eligible | undefined;
 
   private allEligible(): Eligible {
-    if (this.allCache?.backends !== this.list) this.allCache = { backends: this.list, trial: false };
+    if (this.allCache?.backends !== this.list) this.allCache = { backends: this.list, trial: false, panic: false };
     return this.allCache;
   }
 

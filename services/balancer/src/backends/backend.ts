@@ -9,6 +9,11 @@ export interface PoolSettings {
   connectTimeoutMs: number;
   responseTimeoutMs: number;
   idleTimeoutMs: number;
+  /**
+   * Requests that may wait for a busy pool beyond `connections`; a backend whose connections and
+   * queue are full takes no more (undici's own queue has no bound).
+   */
+  queue: number;
 }
 
 export interface BackendSnapshot {
@@ -31,7 +36,10 @@ export class Backend {
   readonly origin: URL;
   readonly pool: Pool;
   health: HealthState;
+  /** Outstanding requests and WebSocket tunnels (what strategies compare). */
   inFlight = 0;
+  /** Requests on the pool (sent or waiting for a connection) until their response body is over. */
+  pooled = 0;
   ewma: Ewma | undefined;
   requests = 0;
   failures = 0;
@@ -39,6 +47,9 @@ export class Backend {
   adminDrained = false;
   /** A half-open trial request is under way: send no second one. */
   trialInFlight = false;
+  /** Most requests on the pool at once: its connections plus the queue (see hasRoom). */
+  capacity: number;
+  private readonly connections: number;
   private refCache: { id: string; name: string } | undefined;
   /** When the current pick is made (set by BackendSet.eligible): see ewmaMs. */
   private pickTime = 0;
@@ -54,6 +65,8 @@ export class Backend {
     this.target = target;
     this.origin = new URL(target.url);
     this.health = initialHealth(policy);
+    this.connections = pool.connections;
+    this.capacity = pool.connections + pool.queue;
     this.pool = new Pool(this.origin.origin, {
       connections: pool.connections,
       pipelining: 1,
@@ -88,13 +101,28 @@ export class Backend {
     this.policy = policy;
   }
 
+  /** A reloaded queue bound applies at once (the pool's connection count only to new backends). */
+  setQueue(queue: number): void {
+    this.capacity = this.connections + queue;
+  }
+
   /**
-   * A request's outcome (passive health). The usual case, a success while closed with no failure
-   * counted, changes nothing: checked here so it allocates no event and no state.
+   * Another request may be sent or queued on the pool now. A request counts until its response
+   * body is over, so long-lived streams hold their place (each holds a pool connection too);
+   * WebSocket tunnels do not count (they have their own sockets, not pool connections).
    */
-  requestDone(ok: boolean, now: number): void {
-    if (ok && this.health.passive === 'closed' && this.health.fails === 0) return;
-    this.event({ type: ok ? 'request-ok' : 'request-fail', now });
+  get hasRoom(): boolean {
+    return this.pooled < this.capacity;
+  }
+
+  /**
+   * A request succeeded (passive health; failures go through BackendSet.failed, which knows
+   * whether this is the last healthy backend). The usual case, closed with no failure counted,
+   * changes nothing: checked here so it allocates no event and no state.
+   */
+  requestOk(now: number): void {
+    if (this.health.passive === 'closed' && this.health.fails === 0) return;
+    this.event({ type: 'request-ok', now });
   }
 
   event(event: HealthEvent): void {

@@ -50,3 +50,23 @@ export function retryable(f: Failure, method: string, bodyStarted: boolean): boo
   if (f.kind === 'aborted' || bodyStarted) return false;
   return f.neverSent || isIdempotent(method);
 }
+
+const RETRY_AFTER = 'retry-after';
+
+/**
+ * A backend answer with this status counts against the backend's health: only statuses the
+ * operator listed (--fail-status, none by default: nginx and Envoy count connection errors and
+ * timeouts only), and never a 503 with Retry-After. That one is the app saying "not now, come
+ * back" (it sends it during a database failover, from every pod at once): the pod works and
+ * ejecting it would only turn a short failover into a site-wide outage. `raw` is undici's flat
+ * [name, value, ...] header list.
+ */
+export function statusCountsAsFailure(status: number, raw: readonly Buffer[], failStatuses: readonly number[]): boolean {
+  if (failStatuses.length === 0 || !failStatuses.includes(status)) return false;
+  if (status !== 503) return true;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === RETRY_AFTER.length && name.toString('latin1').toLowerCase() === RETRY_AFTER) return false;
+  }
+  return true;
+}

@@ -16,7 +16,7 @@ import type { PickRequest, Strategy } from '../balancing/types.js';
 import type { BalancerMetrics } from '../metrics.js';
 import type { RequestContext } from '../request/context.js';
 import { outgoingHeaderList } from '../request/passes.js';
-import { classify, retryable, isIdempotent, type Failure } from './classify.js';
+import { classify, retryable, isIdempotent, statusCountsAsFailure, type Failure } from './classify.js';
 import { BodyTooLargeError, ClientGoneError, UnsendableRequestError } from './errors.js';
 import type { RetryBudget } from './retry-budget.js';
 import { BackendError } from './types.js';
@@ -168,13 +168,18 @@ export abstract class Forwarding implements Dispatcher.DispatchHandler, SettleLi
     const retries = this.retries;
     const now = retries === 0 ? this.startedAt : Date.now();
     const { backends: eligible, trial } = this.deps.backends.eligible(this.tried, now, this.retrySafe && !settings.activeChecks && retries < settings.retries);
-    const backend = eligible.length > 0 ? this.deps.strategy().pick(eligible, this.pickRequest) : undefined;
+    let backend = eligible.length > 0 ? this.deps.strategy().pick(eligible, this.pickRequest) : undefined;
     if (!backend) {
       this.finish(this.lastFailure ? failureError(this.lastFailure, retries) : new BackendError('no-backend', 503, 'no healthy backend', undefined, retries));
       return;
     }
+    if (!backend.hasRoom) {
+      backend = this.withRoom(eligible, backend);
+      if (!backend) return;
+    }
     if (trial) backend.trialInFlight = true;
     backend.inFlight++;
+    backend.pooled++;
     backend.requests++;
     this.backend = backend;
     this.trial = trial;
@@ -213,7 +218,8 @@ export abstract class Forwarding implements Dispatcher.DispatchHandler, SettleLi
     // runtime call (about 400 instructions), performance.now() a fast one.
     const now = this.startedAt + (t1 - this.startedPerf);
     backend.recordLatency(t1 - this.t0, now);
-    backend.requestDone(!this.settings.failStatuses.includes(status), now);
+    if (statusCountsAsFailure(status, raw, this.settings.failStatuses)) this.countFailure(backend, 'status', now);
+    else backend.requestOk(now);
     body.whenSettled(this);
     ctx.backend = backend.name;
     ctx.retries = this.retries;
@@ -246,6 +252,7 @@ export abstract class Forwarding implements Dispatcher.DispatchHandler, SettleLi
     this.released = true;
     const backend = this.backend!;
     backend.inFlight--;
+    backend.pooled--;
     if (this.trial) backend.trialInFlight = false;
   }
 
@@ -261,16 +268,7 @@ export abstract class Forwarding implements Dispatcher.DispatchHandler, SettleLi
     const failure = classify(err);
     this.lastFailure = { failure, backend, err };
     const { metrics, logger } = deps;
-    if (failure.backendFault) {
-      const before = backend.health.ejections;
-      backend.failures++;
-      backend.event({ type: 'request-fail', now: Date.now() });
-      metrics.backendErrors.inc({ backend: backend.name, kind: failure.kind });
-      if (backend.health.ejections > before) {
-        metrics.ejections.inc({ backend: backend.name });
-        logger.warn({ backend: backend.id, backendName: backend.name, fails: backend.health.fails, ejectedForMs: backend.health.backoffMs }, 'backend ejected');
-      }
-    }
+    if (failure.backendFault) this.countFailure(backend, failure.kind, Date.now());
     logger.debug({ err, backend: backend.id, requestId: ctx.id, attempt: this.retries + 1 }, 'backend attempt failed');
     if (this.retries < settings.retries && retryable(failure, this.method, this.body?.started ?? false)) {
       if (deps.budget.tryRetry(Date.now())) {
@@ -283,6 +281,32 @@ export abstract class Forwarding implements Dispatcher.DispatchHandler, SettleLi
       metrics.retriesDenied.inc();
     }
     this.finish(failureError(this.lastFailure, this.retries));
+  }
+
+  /** A passive health failure of `backend` (never ejects the last healthy one: BackendSet.failed). */
+  private countFailure(backend: Backend, kind: string, now: number): void {
+    const { metrics, logger } = this.deps;
+    metrics.backendErrors.inc({ backend: backend.name, kind });
+    if (this.deps.backends.failed(backend, now)) {
+      metrics.ejections.inc({ backend: backend.name });
+      logger.warn({ backend: backend.id, backendName: backend.name, fails: backend.health.fails, ejectedForMs: backend.health.backoffMs }, 'backend ejected');
+    }
+  }
+
+  /**
+   * The picked backend's connections and queue are full: another candidate with room (the
+   * strategy's choice among them), or none, and the request is answered 503 with Retry-After at
+   * once rather than waiting in a queue without bound.
+   */
+  private withRoom(eligible: readonly Backend[], full: Backend): Backend | undefined {
+    const { metrics } = this.deps;
+    metrics.queueFull.inc({ backend: full.name });
+    const roomy = eligible.filter((b) => b.hasRoom);
+    const backend = roomy.length > 0 ? this.deps.strategy().pick(roomy, this.pickRequest) : undefined;
+    if (backend) return backend;
+    metrics.queueRefusals.inc();
+    this.finish(new BackendError('no-backend', 503, 'every backend is busy (connections and queue full)', undefined, this.retries));
+    return undefined;
   }
 
   private finish(err: Error): void {

@@ -1,7 +1,9 @@
 // A backend's health as a pure state machine: active checks move it up/down after `rise`/`fall`
 // consecutive results (HAProxy), passive failures on real traffic eject it after `maxFails` in a
 // row for a backoff that doubles on every failed half-open trial (Envoy outlier detection), and a
-// re-admitted backend ramps up its weight over `slowStartMs`.
+// re-admitted backend ramps up its weight over `slowStartMs`. Passive failures never eject the
+// last healthy backend (nginx never marks its only server down): with nothing healthy left the
+// site would answer 503 to everyone, which is worse than the failing backend's own answers.
 
 export interface HealthPolicy {
   rise: number;
@@ -10,6 +12,11 @@ export interface HealthPolicy {
   failTimeoutMs: number;
   maxEjectMs: number;
   slowStartMs: number;
+  /**
+   * Below this percentage of healthy backends the balancer balances over all of them, healthy or
+   * not (Envoy's panic threshold); 0 = never. Read by eligibility.ts, not by next().
+   */
+  panicThresholdPercent: number;
 }
 
 export type PassiveState = 'closed' | 'ejected' | 'half-open';
@@ -33,7 +40,11 @@ export interface HealthState {
 
 export type HealthEvent =
   | { type: 'request-ok'; now: number }
-  | { type: 'request-fail'; now: number }
+  /**
+   * `lastHealthy`: no other backend is healthy, so this failure is counted but does not eject
+   * (it ejects at the next failure once another backend is healthy again).
+   */
+  | { type: 'request-fail'; now: number; lastHealthy?: boolean }
   | { type: 'check-ok'; now: number }
   | { type: 'check-fail'; now: number }
   /** Time passes: an ejected backend whose backoff ran out becomes half-open. */
@@ -73,7 +84,7 @@ export function next(state: HealthState, event: HealthEvent, policy: HealthPolic
         return { ...state, passive: 'ejected', fails: state.fails + 1, ejections: state.ejections + 1, backoffMs, ejectedUntil: now + backoffMs };
       }
       const fails = state.fails + 1;
-      if (fails < policy.maxFails) return { ...state, fails };
+      if (fails < policy.maxFails || (event.lastHealthy === true && isHealthy(state))) return { ...state, fails };
       return { ...state, passive: 'ejected', fails, ejections: state.ejections + 1, ejectedUntil: now + state.backoffMs };
     }
     case 'tick':
