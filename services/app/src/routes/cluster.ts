@@ -43,6 +43,7 @@ export function clusterRoutes(deps: AppDeps, streamIntervalMs = 2000): Router {
     onTopologyChange: deps.onTopologyChange,
     maxConnections: deps.eventStreamMaxConnections,
     maxPerIp: deps.eventStreamMaxPerIp,
+    onError: (err) => deps.logger.debug({ err: String(err) }, 'cluster snapshot for the event stream failed'),
   });
 
   // Needs no login, so anyone can open it: capped in total and per address (event-broadcaster.ts).

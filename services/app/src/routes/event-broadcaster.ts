@@ -14,6 +14,8 @@ export interface BroadcasterOptions {
   onTopologyChange: Set<() => void>;
   maxConnections: number;
   maxPerIp: number;
+  /** A frame could not be built (Redis down, say): that frame is skipped, the next tick retries. */
+  onError: (err: unknown) => void;
 }
 
 interface Listener {
@@ -27,6 +29,8 @@ export class EventBroadcaster {
   private readonly perIp = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private building = false;
+  /** A change arrived while a frame was being built: build another right after. */
+  private again = false;
   private last: string | undefined;
   private readonly onTopology = (): void => void this.broadcast();
 
@@ -69,6 +73,7 @@ export class EventBroadcaster {
       this.timer = undefined;
       this.o.onTopologyChange.delete(this.onTopology);
       this.last = undefined; // a later first listener gets a fresh frame, not a stale one
+      this.again = false;
     }
   }
 
@@ -78,17 +83,22 @@ export class EventBroadcaster {
   }
 
   private async broadcast(): Promise<void> {
-    if (this.building || this.listeners.size === 0) return;
+    if (this.listeners.size === 0) return;
+    if (this.building) return void (this.again = true);
     this.building = true;
     try {
       const text = await this.o.frame();
       if (this.listeners.size === 0) return;
       this.last = text;
       for (const [res, l] of this.listeners) this.write(res, l, text);
-    } catch {
-      // A frame that cannot be built (Redis down) is skipped; the next tick tries again.
+    } catch (err) {
+      this.o.onError(err);
     } finally {
       this.building = false;
+    }
+    if (this.again) {
+      this.again = false;
+      void this.broadcast();
     }
   }
 }
