@@ -1,6 +1,7 @@
 // Pure cores of the app, without sockets: escaping, Markdown sanitizing, cache-tag rules, topology rules.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { delayAfter } from '../../services/app/src/auth/login-limiter.js';
 import { affectedTags, cacheableRoute, computeSecurityHeaders, declaredHosts, hostVerdict, html, parseAuthority, notModified, pageKey, parseTopology, raw, renderMarkdown, shouldApply, hashPassword, verifyPassword } from '@dramble/app';
 
 describe('html`` escapes every interpolation unless it is marked safe', () => {
@@ -53,6 +54,13 @@ describe('the page-cache fast path takes canonical public URLs only', () => {
     const urls = ['/?page=2', '/?utm=x', '/posts/the-hardware/', '/Posts/the-hardware', '/posts/The-Hardware', '/posts/the%2Dhardware', '/posts/a?x=1', '/posts/', '/posts/a/b',
       `/posts/${'a'.repeat(101)}`, `/tags/${'a'.repeat(41)}`, '/feed.xml?x=1', '//posts/a', '/editor', '/login', '/cluster', '/static/site.css', '/api/v1/content', '/robots.txt', '*'];
     for (const url of urls) assert.equal(cacheableRoute(url), undefined, url);
+  });
+});
+
+describe('the login wait after repeated failures of one account from one address', () => {
+  it('is free for the first failures, then doubles up to the cap', () => {
+    const limits = { perIpPerMinute: 30, freeFailures: 3, firstDelaySeconds: 2, maxDelaySeconds: 60 };
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8, 100].map((n) => delayAfter(n, limits)), [0, 0, 2, 4, 8, 16, 32, 60, 60]);
   });
 });
 
