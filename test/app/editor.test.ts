@@ -13,7 +13,7 @@ describe('the editor', () => {
 
   before(async () => {
     stack = await startStack();
-    app = await startTestApp(stack, 'editor', [], { loginLimits: { perIpPerMinute: 1000, failuresBeforeLockout: 3, lockoutSeconds: 60 } });
+    app = await startTestApp(stack, 'editor', [], { loginLimits: { perIpPerMinute: 1000, freeFailures: 3, firstDelaySeconds: 30, maxDelaySeconds: 60 } });
   });
   after(async () => {
     await app?.close();

@@ -1,7 +1,8 @@
 // Pure cores of the app, without sockets: escaping, Markdown sanitizing, cache-tag rules, topology rules.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { affectedTags, cacheableRoute, computeSecurityHeaders, hostnameOf, html, notModified, pageKey, parseTopology, raw, renderMarkdown, shouldApply, hashPassword, verifyPassword } from '@dramble/app';
+import { delayAfter } from '../../services/app/src/auth/login-limiter.js';
+import { affectedTags, cacheableRoute, computeSecurityHeaders, declaredHosts, hostVerdict, html, parseAuthority, notModified, pageKey, parseTopology, raw, renderMarkdown, shouldApply, hashPassword, verifyPassword } from '@dramble/app';
 
 describe('html`` escapes every interpolation unless it is marked safe', () => {
   it('escapes text, attributes and arrays, and keeps SafeHtml as is', () => {
@@ -54,12 +55,37 @@ describe('the page-cache fast path takes canonical public URLs only', () => {
       `/posts/${'a'.repeat(101)}`, `/tags/${'a'.repeat(41)}`, '/feed.xml?x=1', '//posts/a', '/editor', '/login', '/cluster', '/static/site.css', '/api/v1/content', '/robots.txt', '*'];
     for (const url of urls) assert.equal(cacheableRoute(url), undefined, url);
   });
-  it('keys pages by host as express reads req.hostname', () => {
-    assert.equal(hostnameOf({ host: 'example.org:8080' }, false), 'example.org');
-    assert.equal(hostnameOf({ host: '[::1]:8080' }, false), '[::1]');
-    assert.equal(hostnameOf({ host: 'app:3000', 'x-forwarded-host': 'www.example.org, edge' }, true), 'www.example.org');
-    assert.equal(hostnameOf({ host: 'app:3000', 'x-forwarded-host': 'www.example.org' }, false), 'app');
-    assert.equal(hostnameOf({}, true), undefined);
+});
+
+describe('the login wait after repeated failures of one account from one address', () => {
+  it('is free for the first failures, then doubles up to the cap', () => {
+    const limits = { perIpPerMinute: 30, freeFailures: 3, firstDelaySeconds: 2, maxDelaySeconds: 60 };
+    assert.deepEqual([1, 2, 3, 4, 5, 6, 7, 8, 100].map((n) => delayAfter(n, limits)), [0, 0, 2, 4, 8, 16, 32, 60, 60]);
+  });
+});
+
+describe('which Host values the app serves', () => {
+  it('parses host[:port] as RFC 3986 writes an authority, normalised', () => {
+    assert.deepEqual(parseAuthority('Example.ORG.:8080'), { host: 'example.org', port: 8080 });
+    assert.deepEqual(parseAuthority('[::1]:8080'), { host: '[::1]', port: 8080 });
+    assert.deepEqual(parseAuthority('127.0.0.1'), { host: '127.0.0.1' });
+    assert.deepEqual(parseAuthority('example.org:'), { host: 'example.org' });
+  });
+  it('refuses what is not an authority: userinfo, a second colon, spaces, an open bracket, a huge name or port', () => {
+    for (const bad of ['127.0.0.1:8080:1@evil.example', 'user@example.org', 'a b', '[::1', '[::1]x', '[zz]:80', 'example.org:99999', 'example.org:80x', 'a/b', '', 'x'.repeat(256)]) {
+      assert.equal(parseAuthority(bad), undefined, bad);
+    }
+  });
+  it('answers 400 for an invalid Host or X-Forwarded-Host and 421 for one that is not declared', () => {
+    const ours = declaredHosts('https://www.example.org', ['localhost']);
+    assert.deepEqual(hostVerdict({ host: 'www.example.org:3000' }, ours), { ok: true });
+    assert.deepEqual(hostVerdict({ host: 'LOCALHOST' }, ours), { ok: true });
+    assert.deepEqual(hostVerdict({}, ours), { ok: true });
+    assert.equal(hostVerdict({ host: '127.0.0.1:8080:1@evil.example' }, ours).ok, false);
+    assert.equal((hostVerdict({ host: 'a b' }, ours) as { status: number }).status, 400);
+    assert.equal((hostVerdict({ host: 'evil.example' }, ours) as { status: number }).status, 421);
+    assert.equal((hostVerdict({ host: 'www.example.org', 'x-forwarded-host': 'evil.example' }, ours) as { status: number }).status, 421);
+    assert.equal((hostVerdict({ host: 'www.example.org', 'x-forwarded-host': 'www.example.org, [::1' }, ours) as { status: number }).status, 400);
   });
 });
 

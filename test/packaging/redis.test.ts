@@ -63,7 +63,7 @@ describe('Redis in Kubernetes', () => {
   it('starts with the manifest arguments and answers the probe command with REDISCLI_AUTH', async () => {
     r = await startWith(expand(c.args, env), { REDISCLI_AUTH: env.REDISCLI_AUTH! });
     assert.deepEqual(c.readinessProbe?.exec?.command, ['redis-cli', 'ping']);
-    assert.equal(await cli(r.port, ['config', 'get', 'maxmemory-policy'], { REDISCLI_AUTH: env.REDISCLI_AUTH! }), 'maxmemory-policy\nvolatile-lru');
+    assert.equal(await cli(r.port, ['config', 'get', 'maxmemory-policy'], { REDISCLI_AUTH: env.REDISCLI_AUTH! }), 'maxmemory-policy\nnoeviction', 'a full Redis refuses writes, never evicts sessions or limiter counters');
     assert.equal(await cli(r.port, ['config', 'get', 'save'], { REDISCLI_AUTH: env.REDISCLI_AUTH! }), 'save', 'no snapshots');
   });
 

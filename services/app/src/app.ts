@@ -13,28 +13,54 @@ import { serveCachedHits } from './routes/cached-hit.js';
 import { NO_STORE, parseCookies, requestIdOf, state, viewerOf, type AppDeps, type RequestState } from './routes/context.js';
 import { editorRoutes } from './routes/editor.js';
 import { computeSecurityHeaders } from './routes/security-headers.js';
+import { hostVerdict } from './routes/host-check.js';
 import { siteRoutes } from './routes/site.js';
 
 export type { AppDeps } from './routes/context.js';
 
 /** The server's request handler: cache hits answered up front, everything else by the express app. */
 export function createRequestListener(deps: AppDeps): RequestListener {
-  const securityHeaders = computeSecurityHeaders();
-  return serveCachedHits(deps, securityHeaders, createApp(deps, securityHeaders));
+  const securityHeaders = securityHeadersFor(deps.publicUrl);
+  return checkHost(deps, securityHeaders, serveCachedHits(deps, securityHeaders, createApp(deps, securityHeaders)));
 }
 
-export function createApp(deps: AppDeps, securityHeaders = computeSecurityHeaders()): express.Express {
+/**
+ * Helmet's set, plus HSTS when the public URL is https. The setting decides rather than
+ * X-Forwarded-Proto, which an Ingress in front of the balancer may not pass on (RFC 6797 §7.2
+ * forbids HSTS over plain http, which only a misconfigured public URL would cause).
+ */
+function securityHeadersFor(publicUrl: string): ReadonlyArray<readonly [string, string]> {
+  const headers = computeSecurityHeaders();
+  return publicUrl.startsWith('https:') ? [...headers, ['Strict-Transport-Security', `max-age=${HSTS_MAX_AGE_SECONDS}`]] : headers;
+}
+
+const HSTS_MAX_AGE_SECONDS = 365 * 24 * 3600;
+
+/** Crafted or foreign Host values are answered here, before the page cache or express sees them. */
+function checkHost(deps: AppDeps, securityHeaders: ReadonlyArray<readonly [string, string]>, next: RequestListener): RequestListener {
+  const fixed = [...securityHeaders.flat(), 'X-App-Instance', deps.instanceName, 'Cache-Control', NO_STORE, 'Content-Type', 'text/plain; charset=utf-8'];
+  return (req, res) => {
+    const verdict = hostVerdict(req.headers, deps.declaredHosts);
+    if (verdict.ok) return next(req, res);
+    deps.metrics.httpDuration.observe({ method: req.method ?? '', route: 'bad-host', status: String(verdict.status) }, 0);
+    res.writeHead(verdict.status, [...fixed, 'X-Request-Id', requestIdOf(req.headers)]);
+    res.end(`${verdict.message}\n`);
+  };
+}
+
+export function createApp(deps: AppDeps, securityHeaders = securityHeadersFor(deps.publicUrl)): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxy);
   app.set('etag', 'strong');
+  const secureCookies = deps.publicUrl.startsWith('https:');
 
   // Request id (the balancer's, else ours), per-request logger, latency histogram by route.
   app.use((req, res, next) => {
     const id = requestIdOf(req.headers);
     let log: RequestState['log'] | undefined;
     // The child logger is made on first use: most requests (cache hits) never log.
-    Object.assign(res.locals, { session: null, redisDown: false } satisfies Omit<RequestState, 'log'>);
+    Object.assign(res.locals, { session: null, redisDown: false, secureCookies } satisfies Omit<RequestState, 'log'>);
     Object.defineProperty(res.locals, 'log', { get: () => (log ??= deps.logger.child({ reqId: id })), enumerable: true });
     res.setHeader('X-Request-Id', id);
     res.setHeader('X-App-Instance', deps.instanceName);

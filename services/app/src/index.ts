@@ -1,7 +1,8 @@
 // What other tools and tests use from the app tier.
 export { settings, type AppConfig } from './config.js';
 export { createApp, createRequestListener, type AppDeps } from './app.js';
-export { cacheableRoute, hostnameOf, pageKey } from './routes/page-keys.js';
+export { cacheableRoute, pageKey } from './routes/page-keys.js';
+export { declaredHosts, hostVerdict, parseAuthority } from './routes/host-check.js';
 export { notModified } from './routes/cached-hit.js';
 export { computeSecurityHeaders } from './routes/security-headers.js';
 export { startApp, type AppHandle, type StartOptions } from './start.js';

@@ -13,7 +13,8 @@ import { TopologyFollower } from './db/topology-follower.js';
 import { ContentRepo } from './content/repo.js';
 import { Users, UserExistsError } from './auth/users.js';
 import { Sessions } from './auth/sessions.js';
-import { LoginLimiter, type LoginLimits, DEFAULT_LOGIN_LIMITS } from './auth/login-limiter.js';
+import { LoginLimiter, type LoginLimits } from './auth/login-limiter.js';
+import { declaredHosts } from './routes/host-check.js';
 import { PageCache } from './cache/page-cache.js';
 import { BalancerPurger, type Purger } from './cache/purge.js';
 import { InstanceRegistry } from './cluster/instances.js';
@@ -140,14 +141,18 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
     nodeName: config.nodeName,
     pageCacheTtlSeconds: config.pageCacheTtlSeconds,
     trustProxy: config.trustProxy,
+    publicUrl: config.publicUrl,
+    declaredHosts: declaredHosts(config.publicUrl, config.allowedHosts),
+    eventStreamMaxConnections: config.eventStreamMaxConnections,
+    eventStreamMaxPerIp: config.eventStreamMaxPerIp,
     logger,
     db,
     redis,
     content: new ContentRepo(db),
     users,
     sessions: new Sessions(redis),
-    limiter: new LoginLimiter(redis, options.loginLimits ?? DEFAULT_LOGIN_LIMITS),
-    pageCache: new PageCache(redis, config.pageCacheTtlSeconds, logger),
+    limiter: new LoginLimiter(redis, options.loginLimits ?? { perIpPerMinute: config.loginAttemptsPerIpPerMinute, freeFailures: config.loginFreeFailures, firstDelaySeconds: config.loginFirstDelaySeconds, maxDelaySeconds: config.loginMaxDelaySeconds }),
+    pageCache: new PageCache(redis, { ttlSeconds: config.pageCacheTtlSeconds, maxEntries: config.pageCacheMaxEntries, maxEntryBytes: config.pageCacheMaxEntryBytes }, logger),
     purger: options.purger ?? new BalancerPurger(config.balancerAdminUrl, config.balancerToken, logger),
     instances,
     metrics,

@@ -16,6 +16,8 @@ export interface LayoutOptions {
   viewer?: Viewer | null;
   body: SafeHtml;
   scripts?: string[];
+  /** Absolute URL of the page, built from the public URL setting (never from the request's Host). */
+  canonical?: string | undefined;
 }
 
 export function layout(o: LayoutOptions): string {
@@ -28,6 +30,7 @@ export function layout(o: LayoutOptions): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${o.title} · Dramble</title>
 ${o.description ? html`<meta name="description" content="${o.description}">` : ''}
+${o.canonical ? html`<link rel="canonical" href="${o.canonical}">` : ''}
 <link rel="stylesheet" href="${assets.css.path}">
 <link rel="alternate" type="application/atom+xml" title="Dramble news" href="/feed.xml">
 </head>

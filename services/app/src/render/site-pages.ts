@@ -29,8 +29,9 @@ function pager(base: string, page: number, total: number, perPage: number): Safe
 </nav>`;
 }
 
-export function homePage(posts: Content[], page: number, total: number, perPage: number, viewer: Viewer | null): string {
+export function homePage(posts: Content[], page: number, total: number, perPage: number, viewer: Viewer | null, canonical?: string): string {
   return layout({
+    canonical,
     title: page > 1 ? `Posts, page ${page}` : 'Home',
     description: 'A small, highly available website on a cluster of Raspberry Pis.',
     viewer,
@@ -43,8 +44,9 @@ ${pager('/', page, total, perPage)}`,
   });
 }
 
-export function contentPage(c: Content, viewer: Viewer | null): string {
+export function contentPage(c: Content, viewer: Viewer | null, canonical?: string): string {
   return layout({
+    canonical,
     title: c.title,
     description: c.summary,
     viewer,
@@ -57,8 +59,9 @@ ${tagList(c.tags)}
   });
 }
 
-export function tagPage(tag: string, posts: Content[], page: number, total: number, perPage: number, viewer: Viewer | null): string {
+export function tagPage(tag: string, posts: Content[], page: number, total: number, perPage: number, viewer: Viewer | null, canonical?: string): string {
   return layout({
+    canonical,
     title: `Posts tagged ${tag}`,
     viewer,
     body: html`<h1>Posts tagged “${tag}”</h1>

@@ -55,20 +55,21 @@ export function authRoutes(deps: AppDeps): Router {
     const email = normalizeEmail(typeof body['email'] === 'string' ? body['email'] : '');
     const password = typeof body['password'] === 'string' ? body['password'] : '';
     const csrf = String(body[CSRF_FIELD]);
+    const ip = clientIp(req);
     try {
-      const verdict = await deps.limiter.check(clientIp(req), email);
+      const verdict = await deps.limiter.check(ip, email);
       if (!verdict.ok) {
         res.status(429).setHeader('Retry-After', String(verdict.retryAfterSeconds));
-        const msg = verdict.reason === 'locked' ? 'Too many failed attempts for this account; it is locked for a while.' : 'Too many login attempts from your address; wait a minute.';
+        const msg = verdict.reason === 'locked' ? `Too many failed attempts for this account from your address; try again in ${verdict.retryAfterSeconds} s.` : 'Too many login attempts from your address; wait a minute.';
         return void res.type('html').send(loginPage({ csrf, email, error: msg }));
       }
       const user = email ? await deps.users.findByEmail(email) : null;
       const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
       if (!user || !ok) {
-        await deps.limiter.failed(email);
+        await deps.limiter.failed(ip, email);
         return void res.status(401).type('html').send(loginPage({ csrf, email, error: 'Wrong email or password.' }));
       }
-      await deps.limiter.succeeded(email);
+      await deps.limiter.succeeded(ip, email);
       const session = await deps.sessions.create({ id: user.id, email: user.email, name: user.name, role: user.role });
       setCookie(req, res, SESSION_COOKIE, session.id, { maxAgeSeconds: 7 * 24 * 3600 });
       setCookie(req, res, CSRF_COOKIE, '', { path: '/login', maxAgeSeconds: 0 });

@@ -9,7 +9,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import fresh from 'fresh';
 import { SESSION_COOKIE } from '../auth/sessions.js';
 import { parseCookies, publicCacheControl, requestIdOf, type AppDeps } from './context.js';
-import { cacheableRoute, cacheKeyOf } from './page-keys.js';
+import { cacheableRoute } from './page-keys.js';
 
 /** Cache keys the fast path asked Redis for and missed, by request. */
 const missed = new WeakMap<IncomingMessage, string>();
@@ -61,7 +61,7 @@ export function serveCachedHits(deps: AppDeps, securityHeaders: ReadonlyArray<re
     const page = (method === 'GET' || method === 'HEAD') && url !== undefined && deps.pageCache.enabled && !deps.db.primaryDown ? cacheableRoute(url) : undefined;
     if (!page || hasSessionCookie(req)) return next(req, res);
     const t0 = process.hrtime.bigint();
-    const key = cacheKeyOf(req.headers, deps.trustProxy, page.key);
+    const key = page.key;
     void deps.pageCache.get(key).then((hit) => {
       // The banner may have become due while Redis answered: express fills it in.
       if (deps.db.primaryDown || (hit && hit.status !== 200)) return next(req, res);

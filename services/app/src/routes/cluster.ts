@@ -2,7 +2,8 @@
 import { Router, type Response } from 'express';
 import { clusterPage, instancesHtml, topologyHtml, type ClusterSnapshot } from '../render/cluster-page.js';
 import { fillBanner } from '../render/layout.js';
-import { viewerOf, type AppDeps } from './context.js';
+import { clientIp, viewerOf, type AppDeps } from './context.js';
+import { EventBroadcaster } from './event-broadcaster.js';
 import { bannerFor } from './serve-page.js';
 
 export async function clusterSnapshot(deps: AppDeps): Promise<ClusterSnapshot> {
@@ -32,7 +33,27 @@ export function clusterRoutes(deps: AppDeps, streamIntervalMs = 2000): Router {
     res.type('html').send(fillBanner(clusterPage(snap, viewerOf(res)), bannerFor(deps)));
   });
 
+  const events = new EventBroadcaster({
+    frame: async () => {
+      const snap = await clusterSnapshot(deps);
+      const data = { ...snap, instancesHtml: instancesHtml(snap).value, topologyHtml: topologyHtml(snap).value };
+      return `event: snapshot\ndata: ${JSON.stringify(data)}\n\n`;
+    },
+    intervalMs: streamIntervalMs,
+    onTopologyChange: deps.onTopologyChange,
+    maxConnections: deps.eventStreamMaxConnections,
+    maxPerIp: deps.eventStreamMaxPerIp,
+    onError: (err) => deps.logger.debug({ err: String(err) }, 'cluster snapshot for the event stream failed'),
+  });
+
+  // Needs no login, so anyone can open it: capped in total and per address (event-broadcaster.ts).
   r.get('/cluster/events', (req, res: Response) => {
+    const ip = clientIp(req);
+    const admission = events.admit(ip);
+    if (!admission.ok) {
+      res.status(admission.status).setHeader('Retry-After', String(admission.retryAfterSeconds));
+      return void res.type('text/plain').send(admission.status === 503 ? 'Too many live streams are open; retry later.\n' : 'Too many live streams from your address.\n');
+    }
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-store',
@@ -40,28 +61,13 @@ export function clusterRoutes(deps: AppDeps, streamIntervalMs = 2000): Router {
       'X-Accel-Buffering': 'no',
     });
     res.write('retry: 3000\n\n');
-    let sending = false;
-    const push = async (): Promise<void> => {
-      if (sending || res.writableEnded) return;
-      sending = true;
-      try {
-        const snap = await clusterSnapshot(deps);
-        const data = { ...snap, instancesHtml: instancesHtml(snap).value, topologyHtml: topologyHtml(snap).value };
-        if (!res.writableEnded) res.write(`event: snapshot\ndata: ${JSON.stringify(data)}\n\n`);
-      } finally {
-        sending = false;
-      }
-    };
-    const timer = setInterval(() => void push(), streamIntervalMs);
-    const onTopology = (): void => void push();
-    deps.onTopologyChange.add(onTopology);
+    events.add(res, ip);
     deps.streams.add(res);
-    req.on('close', () => {
-      clearInterval(timer);
-      deps.onTopologyChange.delete(onTopology);
+    // The response's close: the connection went away (or shutdown ended the stream).
+    res.on('close', () => {
+      events.remove(res);
       deps.streams.delete(res);
     });
-    void push();
   });
 
   return r;

@@ -19,7 +19,15 @@ export interface AppDeps {
   instanceName: string;
   nodeName: string;
   pageCacheTtlSeconds: number;
-  trustProxy: boolean;
+  /** Express's `trust proxy`: the hop count or the proxies' addresses (config.ts). */
+  trustProxy: number | string[];
+  /** The canonical origin every absolute link is built from (never the request's Host). */
+  publicUrl: string;
+  /** Host names the app serves (routes/host-check.ts); others get 421. */
+  declaredHosts: ReadonlySet<string>;
+  /** Caps on /cluster/events streams: all at once, and per client address. */
+  eventStreamMaxConnections: number;
+  eventStreamMaxPerIp: number;
   logger: Logger;
   db: Database;
   redis: Redis;
@@ -41,6 +49,8 @@ export interface RequestState {
   session: Session | null;
   /** The session store could not be asked (Redis down). */
   redisDown: boolean;
+  /** The public URL is https: cookies are Secure. */
+  secureCookies: boolean;
   log: Logger;
 }
 
@@ -69,10 +79,11 @@ export function parseCookies(req: { headers: IncomingHttpHeaders }): Record<stri
 }
 
 /** Set-Cookie with the attributes every cookie of ours carries. */
-export function setCookie(req: Request, res: Response, name: string, value: string, opts: { maxAgeSeconds?: number; path?: string; sameSite?: 'Lax' | 'Strict' } = {}): void {
+export function setCookie(_req: Request, res: Response, name: string, value: string, opts: { maxAgeSeconds?: number; path?: string; sameSite?: 'Lax' | 'Strict' } = {}): void {
   const parts = [`${name}=${encodeURIComponent(value)}`, `Path=${opts.path ?? '/'}`, 'HttpOnly', `SameSite=${opts.sameSite ?? 'Lax'}`];
   if (opts.maxAgeSeconds !== undefined) parts.push(`Max-Age=${opts.maxAgeSeconds}`);
-  if (req.secure) parts.push('Secure');
+  // The public URL decides, not req.secure: an Ingress in front may not forward X-Forwarded-Proto.
+  if (state(res).secureCookies) parts.push('Secure');
   res.append('Set-Cookie', parts.join('; '));
 }
 

@@ -1,7 +1,9 @@
 // Where a public page lives in the Redis page cache. The site routes store pages under these keys
 // and the cache-hit fast path (cached-hit.ts) looks them up before express runs, so both build
-// keys with the same functions here and cannot drift apart.
-import type { IncomingHttpHeaders } from 'node:http';
+// keys with the same functions here and cannot drift apart. A key is the page's path alone, never
+// anything from Host or X-Forwarded-Host: every host the app serves (routes/host-check.ts) gets
+// the same bytes, since absolute links come from the public URL setting, so keying by host would
+// only let random Host values multiply the entries.
 import { SLUG_RE } from '../content/schema.js';
 
 export const pageKey = {
@@ -14,25 +16,6 @@ export const pageKey = {
 
 export const validSlug = (slug: string): boolean => slug.length <= 100 && SLUG_RE.test(slug);
 export const validTag = (tag: string): boolean => tag.length <= 40 && SLUG_RE.test(tag);
-
-/**
- * The host part of a page's cache key, as express's `req.hostname` computes it: X-Forwarded-Host
- * (its first value) when the proxy is trusted, else Host, without the port.
- */
-export function hostnameOf(headers: IncomingHttpHeaders, trustProxy: boolean): string | undefined {
-  const forwarded = headers['x-forwarded-host']; // Node joins repeated ones into one string
-  let host = trustProxy && typeof forwarded === 'string' ? forwarded : undefined;
-  if (!host) host = headers.host;
-  else if (host.includes(',')) host = host.slice(0, host.indexOf(',')).trimEnd();
-  if (!host) return undefined;
-  const from = host.startsWith('[') ? host.indexOf(']') + 1 : 0;
-  const colon = host.indexOf(':', from);
-  return colon === -1 ? host : host.slice(0, colon);
-}
-
-export function cacheKeyOf(headers: IncomingHttpHeaders, trustProxy: boolean, key: string): string {
-  return `${hostnameOf(headers, trustProxy)}|${key}`;
-}
 
 /** A page the fast path may answer: its cache key, and the route label express would give it in metrics. */
 export interface CacheableRoute {

@@ -21,7 +21,7 @@ export const HELMET_OPTIONS: Readonly<HelmetOptions> = {
       'object-src': ["'none'"],
     },
   },
-  // The balancer terminates TLS and sets HSTS for the public name; plain-http local runs must keep working.
+  // Not from helmet: app.ts adds HSTS when the public URL is https (plain-http local runs must keep working).
   strictTransportSecurity: false,
   crossOriginEmbedderPolicy: false,
 };

@@ -6,7 +6,6 @@ import { bannerHtml, fillBanner } from '../render/layout.js';
 import type { CachedPage } from '../cache/page-cache.js';
 import { missedInFastPath } from './cached-hit.js';
 import { NO_STORE, publicCacheControl, state, type AppDeps } from './context.js';
-import { cacheKeyOf } from './page-keys.js';
 
 export interface Rendered {
   status: number;
@@ -39,7 +38,7 @@ function send(deps: AppDeps, res: Response, page: Rendered & { etag?: string }, 
 
 export async function servePage(deps: AppDeps, req: Request, res: Response, key: string, tags: string[], render: () => Promise<Rendered>): Promise<void> {
   const anonymous = state(res).session === null;
-  const cacheKey = cacheKeyOf(req.headers, deps.trustProxy, key);
+  const cacheKey = key;
   // A miss in the fast path (cached-hit.ts) was counted there; Redis is not asked twice.
   if (anonymous && deps.pageCache.enabled && missedInFastPath(req) !== cacheKey) {
     const hit = await deps.pageCache.get(cacheKey);

@@ -18,10 +18,6 @@ function pageParam(req: Request): number | undefined {
   return Number(p);
 }
 
-function baseUrl(req: Request): string {
-  return `${req.protocol}://${req.get('host') ?? 'localhost'}`;
-}
-
 export function siteRoutes(deps: AppDeps): Router {
   const r = Router();
   const notFound = (res: Response): Rendered => ({ status: 404, type: HTML, body: notFoundPage(viewerOf(res)) });
@@ -32,7 +28,7 @@ export function siteRoutes(deps: AppDeps): Router {
     await servePage(deps, req, res, pageKey.home(page), ['home'], async () => {
       const { items, total } = await deps.content.list({ kind: 'post', status: 'published', page, perPage: PER_PAGE }, await freshnessFor(deps, res));
       if (page > 1 && items.length === 0) return notFound(res);
-      return { status: 200, type: HTML, body: homePage(items, page, total, PER_PAGE, viewerOf(res)) };
+      return { status: 200, type: HTML, body: homePage(items, page, total, PER_PAGE, viewerOf(res), deps.publicUrl + pageKey.home(page)) };
     });
   });
 
@@ -43,7 +39,7 @@ export function siteRoutes(deps: AppDeps): Router {
       await servePage(deps, req, res, pageKey.content(kind, slug), [`${kind}:${slug}`], async () => {
         const c = await deps.content.getBySlug(slug, await freshnessFor(deps, res));
         if (!c || c.kind !== kind || c.status !== 'published') return notFound(res);
-        return { status: 200, type: HTML, body: contentPage(c, viewerOf(res)) };
+        return { status: 200, type: HTML, body: contentPage(c, viewerOf(res), deps.publicUrl + pageKey.content(kind, slug)) };
       });
     });
   }
@@ -55,14 +51,14 @@ export function siteRoutes(deps: AppDeps): Router {
     await servePage(deps, req, res, pageKey.tag(tag, page), [`tag:${tag}`], async () => {
       const { items, total } = await deps.content.list({ kind: 'post', status: 'published', tag, page, perPage: PER_PAGE }, await freshnessFor(deps, res));
       if (items.length === 0) return notFound(res);
-      return { status: 200, type: HTML, body: tagPage(tag, items, page, total, PER_PAGE, viewerOf(res)) };
+      return { status: 200, type: HTML, body: tagPage(tag, items, page, total, PER_PAGE, viewerOf(res), deps.publicUrl + (page === 1 ? `/tags/${tag}` : pageKey.tag(tag, page))) };
     });
   });
 
   r.get('/feed.xml', async (req, res) => {
     await servePage(deps, req, res, pageKey.feed, ['feed'], async () => {
       const { items } = await deps.content.list({ kind: 'post', status: 'published', page: 1, perPage: 20 }, await freshnessFor(deps, res));
-      return { status: 200, type: 'application/atom+xml; charset=utf-8', body: atomFeed(baseUrl(req), items) };
+      return { status: 200, type: 'application/atom+xml; charset=utf-8', body: atomFeed(deps.publicUrl, items) };
     });
   });
 
@@ -70,13 +66,13 @@ export function siteRoutes(deps: AppDeps): Router {
     await servePage(deps, req, res, pageKey.sitemap, ['sitemap'], async () => ({
       status: 200,
       type: 'application/xml; charset=utf-8',
-      body: sitemap(baseUrl(req), await deps.content.sitemapEntries(await freshnessFor(deps, res))),
+      body: sitemap(deps.publicUrl, await deps.content.sitemapEntries(await freshnessFor(deps, res))),
     }));
   });
 
   r.get('/robots.txt', (req, res) => {
     res.setHeader('Cache-Control', 'public, max-age=3600');
-    res.type('text/plain').send(robotsTxt(baseUrl(req)));
+    res.type('text/plain').send(robotsTxt(deps.publicUrl));
   });
 
   r.get('/static/:file', (req, res) => {
