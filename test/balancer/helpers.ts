@@ -60,9 +60,12 @@ export interface TestBalancer {
   close(): Promise<void>;
 }
 
-/** Config as the real loader builds it from flags, on free ports, with the given flags added. */
+/**
+ * Config as the real loader builds it from flags, on free ports, with the given flags added. The
+ * raw-socket tests send `Host: x`: the test deployment declares that name (loopback is accepted anyway).
+ */
 export function testConfig(flags: string[] = []): BalancerConfig {
-  return loadBalancerConfig({ argv: ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--health-interval-ms', '0', ...flags], env: {} });
+  return loadBalancerConfig({ argv: ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--health-interval-ms', '0', '--server-name', 'x', ...flags], env: {} });
 }
 
 export async function startTestBalancer(flags: string[] = [], config?: BalancerConfig): Promise<TestBalancer> {
