@@ -153,3 +153,10 @@ export function request(url: string, options: http.RequestOptions & { body?: str
     req.end(options.body);
   });
 }
+
+/** dramble_balancer_rejected_requests_total for one reason, read from the admin /metrics. */
+export async function rejectedCount(lb: TestBalancer, reason: string): Promise<number> {
+  const text = await (await fetch(`${lb.admin}/metrics`)).text();
+  const m = new RegExp(`^dramble_balancer_rejected_requests_total\\{reason="${reason}"[^}]*\\} (\\d+)`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
+}
