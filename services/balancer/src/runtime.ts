@@ -28,8 +28,8 @@ export interface RuntimeInputs {
   tally: ClientTally;
   /** Whether active health checks run (the forwarder then leaves passive ejection to them). */
   activeChecks: boolean;
-  /** The port the public listener is bound to (Host may carry it). */
-  listenPort: number;
+  /** The ports the public and redirect listeners are bound to (Host may carry them). */
+  boundPorts: readonly number[];
 }
 
 export function buildRuntime(config: BalancerConfig, inputs: RuntimeInputs, previous?: Runtime): Runtime {
@@ -51,7 +51,7 @@ export function buildRuntime(config: BalancerConfig, inputs: RuntimeInputs, prev
     responseOptions: { viaName: config.viaName, servedByHeader: config.servedByHeader, hstsMaxAge: config.hsts },
     compressor: createCompressor(config),
     admit: {
-      serverNames: new ServerNames({ names: config.serverName, ports: [inputs.listenPort, config.listen.port, config.httpsPublicPort], listenHost: config.listen.host }),
+      serverNames: new ServerNames({ names: config.serverName, ports: [...inputs.boundPorts, config.listen.port, config.httpsPublicPort], listenHost: config.listen.host }),
       limiter,
       maxBodySize: config.maxBodySize,
       maxInFlightPerClient: config.maxInFlightPerClient,

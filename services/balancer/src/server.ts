@@ -113,9 +113,9 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   };
   const checker = new ActiveChecker(backends, { path: initial.healthPath, port: initial.healthPort, intervalMs: initial.healthIntervalMs, timeoutMs: initial.healthTimeoutMs }, logger);
   const tally = new ClientTally();
-  let listenPort = initial.listen.port;
+  let boundPorts: number[] = [initial.listen.port];
   // The request path reads `rt` (and `config`, its config) for every request; reload replaces both.
-  let rt: Runtime = buildRuntime(initial, { tally, activeChecks: checker.enabled, listenPort });
+  let rt: Runtime = buildRuntime(initial, { tally, activeChecks: checker.enabled, boundPorts });
   let config = rt.config;
   const budget = new RetryBudget(config.retryBudgetPercent, config.retryBudgetMin);
   const forwardDeps: ForwardDeps = { backends, strategy: () => rt.strategy, settings: () => rt.forwardSettings, budget, metrics, logger };
@@ -339,11 +339,11 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   checker.start();
 
   const address = await listenOn(server, config.listen);
-  // Host may name the port actually bound (--listen with port 0 in tests).
-  listenPort = address.port;
-  rt = buildRuntime(config, { tally, activeChecks: checker.enabled, listenPort }, rt);
   const adminAddress = await admin.listen();
   const redirectAddress = redirect && config.redirectListen ? await listenOn(redirect, config.redirectListen) : undefined;
+  // Host may name the ports actually bound (port 0 in tests, or a redirect listener's).
+  boundPorts = [address.port, ...(redirectAddress ? [redirectAddress.port] : [])];
+  rt = buildRuntime(config, { tally, activeChecks: checker.enabled, boundPorts }, rt);
   logger.info({ listen: address, admin: adminAddress, tls, strategy: rt.strategy.name, backends: backends.all().length, discovery: config.discovery }, 'balancer listening');
 
   let closing: Promise<void> | undefined;
@@ -367,7 +367,7 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
       budget.configure(kept.retryBudgetPercent, kept.retryBudgetMin);
       backends.reconfigure(poolSettings(kept), healthPolicy(kept), kept.ewmaDecayMs);
       checker.reconfigure({ path: kept.healthPath, port: kept.healthPort, intervalMs: kept.healthIntervalMs, timeoutMs: kept.healthTimeoutMs });
-      rt = buildRuntime(kept, { tally, activeChecks: checker.enabled, listenPort }, rt);
+      rt = buildRuntime(kept, { tally, activeChecks: checker.enabled, boundPorts }, rt);
       config = rt.config;
       logger.level = config.logLevel;
       server.headersTimeout = config.headersTimeoutMs;
