@@ -4,7 +4,7 @@
 // links from the request would.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startBackend, startTestBalancer, rawExchange, rejectedCount, statusOf, request, type TestBackend, type TestBalancer } from './helpers.js';
+import { startBackend, startTestBalancer, rawExchange, rejectedCount, statusOf, request, testConfig, type TestBackend, type TestBalancer } from './helpers.js';
 
 const SITE = 'site.example';
 
@@ -85,5 +85,16 @@ describe('Host admission', () => {
     const res = await request(`${lb.base}/loop`);
     assert.equal(res.status, 200);
     assert.match(res.body, new RegExp(`host=127\\.0\\.0\\.1:${lb.port} `));
+  });
+
+  it('takes a new --server-name list on reload, without a restart', async () => {
+    lb.balancer.reload(testConfig(['--backend', backend.url, '--server-name', 'new.example']));
+    try {
+      assert.equal(statusOf(await get('/r', 'Host: new.example\r\n')), 200);
+      assert.equal(statusOf(await get('/r', `Host: ${SITE}\r\n`)), 421);
+    } finally {
+      lb.balancer.reload(testConfig(['--backend', backend.url, '--server-name', SITE]));
+    }
+    assert.equal(statusOf(await get('/r', `Host: ${SITE}\r\n`)), 200);
   });
 });
