@@ -118,6 +118,10 @@ export function serviceSpecs(input: PlanInput): ServiceSpec[] {
       // The app answers /healthz only on its admin port (one per app), so checks use a cheap public page.
       ['health-path', '/robots.txt'],
       ['health-interval-ms', '1000'],
+      // The names the local site is reached by (loopback addresses are accepted anyway); any
+      // other Host gets 421 and never reaches an app or the cache.
+      ['server-name', 'localhost'],
+      ['server-name', HOST],
     ],
   });
   return specs;

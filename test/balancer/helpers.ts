@@ -60,9 +60,12 @@ export interface TestBalancer {
   close(): Promise<void>;
 }
 
-/** Config as the real loader builds it from flags, on free ports, with the given flags added. */
+/**
+ * Config as the real loader builds it from flags, on free ports, with the given flags added. The
+ * raw-socket tests send `Host: x`: the test deployment declares that name (loopback is accepted anyway).
+ */
 export function testConfig(flags: string[] = []): BalancerConfig {
-  return loadBalancerConfig({ argv: ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--health-interval-ms', '0', ...flags], env: {} });
+  return loadBalancerConfig({ argv: ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--health-interval-ms', '0', '--server-name', 'x', ...flags], env: {} });
 }
 
 export async function startTestBalancer(flags: string[] = [], config?: BalancerConfig): Promise<TestBalancer> {
@@ -149,4 +152,11 @@ export function request(url: string, options: http.RequestOptions & { body?: str
     req.on('error', reject);
     req.end(options.body);
   });
+}
+
+/** dramble_balancer_rejected_requests_total for one reason, read from the admin /metrics. */
+export async function rejectedCount(lb: TestBalancer, reason: string): Promise<number> {
+  const text = await (await fetch(`${lb.admin}/metrics`)).text();
+  const m = new RegExp(`^dramble_balancer_rejected_requests_total\\{reason="${reason}"[^}]*\\} (\\d+)`, 'm').exec(text);
+  return m ? Number(m[1]) : 0;
 }

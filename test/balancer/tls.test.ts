@@ -65,11 +65,11 @@ describe('TLS termination', () => {
     await eventually(async () => (await httpsGet(lb.port, '/')).cn === 'two', 10_000, 'new certificate');
   });
 
-  it('redirects plain HTTP to HTTPS', async () => {
+  it('redirects plain HTTP to HTTPS on the public port (443 by default), not the listener\'s', async () => {
     const port = lb.balancer.redirectAddress?.port;
     assert.ok(port);
     const res = await request(`http://127.0.0.1:${port}/some/page?q=1`);
     assert.equal(res.status, 308);
-    assert.equal(res.headers['location'], `https://127.0.0.1:${lb.port}/some/page?q=1`);
+    assert.equal(res.headers['location'], 'https://127.0.0.1/some/page?q=1');
   });
 });

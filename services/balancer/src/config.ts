@@ -5,6 +5,10 @@ import { z } from 'zod';
 import { cacheSettings } from './cache/settings.js';
 
 const cidr = z.string().refine((v) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(v.trim()), 'must be an IP or CIDR, e.g. 10.0.0.0/8');
+// A host name (RFC 1123 labels), optionally `*.` for any subdomain, or an IP literal.
+const serverName = z
+  .string()
+  .refine((v) => /^(\*\.)?[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(v.trim()) || /^\[?[0-9a-fA-F:.]+\]?$/.test(v.trim()), 'must be a host name (example.org, *.example.org) or an IP address');
 const hashOn = z
   .string()
   .refine((v) => v === 'ip' || /^cookie:[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(v), 'must be "ip" or "cookie:<name>"')
@@ -100,6 +104,30 @@ export const settings = defineSettings({
   httpsRedirect: { schema: setting.bool(false), env: 'BALANCER_HTTPS_REDIRECT', flag: 'https-redirect', doc: 'Answer plain HTTP on --redirect-listen with 308 to https://.' },
   hsts: { schema: setting.int(0, 0), env: 'BALANCER_HSTS', flag: 'hsts', doc: 'Strict-Transport-Security max-age in seconds on HTTPS responses; 0 = off.' },
   tlsWatchMs: { schema: setting.int(2000, 100), env: 'BALANCER_TLS_WATCH_MS', flag: 'tls-watch-ms', doc: 'How often the cert/key files are checked for changes.' },
+
+  // admission: who may use the public listener, and how much of it (request/admit.ts)
+  serverName: {
+    schema: setting.list(serverName, ['localhost']),
+    env: 'BALANCER_SERVER_NAME',
+    flag: 'server-name',
+    list: true,
+    doc: 'Host names the site answers for (nginx server_name), e.g. dramble.example.org or *.example.org; loopback and the --listen address are always accepted. Other Hosts get 421, malformed ones 400.',
+  },
+  maxConnections: { schema: setting.int(2048, 1), env: 'BALANCER_MAX_CONNECTIONS', flag: 'max-connections', doc: 'Most open client connections on the public listener; further ones are closed at accept.' },
+  maxConnectionsPerClient: { schema: setting.int(64, 1), env: 'BALANCER_MAX_CONNECTIONS_PER_CLIENT', flag: 'max-connections-per-client', doc: 'Most open connections from one peer IP (trusted proxies exempt); further ones are closed at accept.' },
+  maxInFlightPerClient: { schema: setting.int(32, 1), env: 'BALANCER_MAX_IN_FLIGHT_PER_CLIENT', flag: 'max-in-flight-per-client', doc: 'Most requests one client IP may have in flight (long-lived responses not counted); beyond it 429.' },
+  maxLongLived: { schema: setting.int(64, 1), env: 'BALANCER_MAX_LONG_LIVED', flag: 'max-long-lived', doc: 'Most long-lived responses (text/event-stream, WebSocket tunnels) open at once, so they cannot hold the backend connections short requests need; beyond it 503.' },
+  maxLongLivedPerClient: { schema: setting.int(8, 1), env: 'BALANCER_MAX_LONG_LIVED_PER_CLIENT', flag: 'max-long-lived-per-client', doc: 'Most long-lived responses one client IP may hold open; beyond it 429.' },
+  upgradeProtocols: {
+    schema: setting.list(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+(\/[!#$%&'*+.^_`|~0-9A-Za-z-]+)?$/, 'must be a protocol token, e.g. websocket'), ['websocket']),
+    env: 'BALANCER_UPGRADE_PROTOCOLS',
+    flag: 'upgrade-protocol',
+    list: true,
+    doc: 'Upgrade protocols tunnelled to backends (case-insensitive); an Upgrade request for any other protocol gets 400 and is not forwarded.',
+  },
+  tunnelIdleTimeoutMs: { schema: setting.int(300_000, 1), env: 'BALANCER_TUNNEL_IDLE_TIMEOUT_MS', flag: 'tunnel-idle-timeout-ms', doc: 'A tunnel (WebSocket) with no bytes either way for this long is closed.' },
+  tlsHandshakeTimeoutMs: { schema: setting.int(10_000, 1), env: 'BALANCER_TLS_HANDSHAKE_TIMEOUT_MS', flag: 'tls-handshake-timeout-ms', doc: 'A client must finish the TLS handshake within this.' },
+  httpsPublicPort: { schema: setting.int(443, 1, 65535), env: 'BALANCER_HTTPS_PUBLIC_PORT', flag: 'https-public-port', doc: 'The port clients reach HTTPS on (behind a NodePort or port forward it differs from --listen); --https-redirect points there.' },
 
   // edge cache, compression, rate limiting (declared in src/cache/settings.ts)
   ...cacheSettings,

@@ -1,5 +1,5 @@
 // Turns a failed request into the client's answer, logged once here: client gone -> cut,
-// body too large -> 413, unsendable -> 400, backend errors -> 502/503/504 pages, anything else -> 500.
+// body too large -> 413, unsendable -> 400, long-lived caps full -> 429/503, backend errors -> 502/503/504 pages, anything else -> 500.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '@dramble/lib';
@@ -7,6 +7,7 @@ import { BodyTooLargeError, ClientGoneError, UnsendableRequestError } from '../f
 import { BackendError } from '../forward/types.js';
 import type { BalancerMetrics } from '../metrics.js';
 import type { RequestContext } from '../request/context.js';
+import { LongLivedLimitError } from '../request/long-lived.js';
 import { sendError } from './pages.js';
 
 export type HandleError = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext, err: unknown) => void;
@@ -27,6 +28,13 @@ export function createErrorHandler(logger: Logger, metrics: BalancerMetrics, ret
       ctx.error = err.message;
       metrics.rejected.inc({ reason: 'unsendable' });
       sendError(req, res, 400, { requestId: ctx.id, close: true });
+      return;
+    }
+    if (err instanceof LongLivedLimitError) {
+      // The backend's event stream was cut (its body discarded) before any byte reached the client.
+      ctx.error = err.message;
+      metrics.rejected.inc({ reason: err.reason });
+      sendError(req, res, err.status, { requestId: ctx.id, retryAfterSeconds: err.retryAfterSeconds, detail: 'Too many long-lived connections just now; please try again shortly.' });
       return;
     }
     if (err instanceof BackendError) {

@@ -1,4 +1,4 @@
-// Small error pages for answers the balancer gives itself (400/404/413/431/429/502/503/504):
+// Small error pages for answers the balancer gives itself (400/404/413/421/431/429/502/503/504):
 // JSON when the client prefers it, plain HTML otherwise; 503 carries Retry-After.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -7,6 +7,7 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   408: 'Request Timeout',
   413: 'Content Too Large',
+  421: 'Misdirected Request',
   429: 'Too Many Requests',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
@@ -65,6 +66,14 @@ export function sendError(req: IncomingMessage, res: ServerResponse, status: num
   const { headers, body } = renderError(status, req.headers.accept, { ...opts, ...(status === 503 && opts.retryAfterSeconds === undefined ? { retryAfterSeconds: 5 } : {}) });
   res.writeHead(status, headers);
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** The same page as raw HTTP/1.1 bytes, for a socket that has no ServerResponse (a refused upgrade); closes the connection. */
+export function rawError(status: number, accept: string | undefined, opts: ErrorPageOptions = {}): string {
+  const { headers, body } = renderError(status, accept, { ...opts, close: true, ...(status === 503 && opts.retryAfterSeconds === undefined ? { retryAfterSeconds: 5 } : {}) });
+  let head = `HTTP/1.1 ${status} ${TITLES[status] ?? 'Error'}\r\n`;
+  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+  return `${head}\r\n${body}`;
 }
 
 function escapeHtml(s: string): string {

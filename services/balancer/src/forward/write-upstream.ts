@@ -83,7 +83,14 @@ export function createWriteUpstream(options: () => ResponsePassOptions, compress
         resolve();
         return;
       }
-      res.writeHead(up.status, headers);
+      try {
+        res.writeHead(up.status, headers);
+      } catch (err) {
+        // Refused as the head is written (a header Node refuses, a long-lived cap): free the backend.
+        stream.on('error', () => undefined);
+        stream.destroy();
+        throw err;
+      }
       if (bodiless(req.method, up.status)) {
         stream.resume();
         stream.once('error', () => undefined);

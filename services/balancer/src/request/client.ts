@@ -68,6 +68,7 @@ export function createContext(req: IncomingMessage, trusted: TrustedProxies, tls
     cancel: undefined,
     sink: undefined,
     closeWatched: false,
+    slot: 'none',
   };
 }
 

@@ -43,6 +43,8 @@ export interface RequestContext {
   sink?: { clientClosed(): void };
   /** The server listens for the response's close and tells `sink` (no listener of its own needed). */
   closeWatched?: boolean;
+  /** Which per-client count holds this request (request/client-tally.ts): none yet, short, long-lived. */
+  slot: 'none' | 'short' | 'long';
 }
 
 // A symbol property rather than a WeakMap: a WeakMap entry per request is extra work for the GC.

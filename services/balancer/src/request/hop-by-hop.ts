@@ -16,6 +16,12 @@ export const HOP_BY_HOP = new Set([
   'http2-settings',
 ]);
 
+/**
+ * Names a Connection header may not take away: without Host the backend routes by its own
+ * default, and without Content-Length the body's framing changes. Such tokens are ignored.
+ */
+const NEVER_HOP_BY_HOP = new Set(['host', 'content-length', 'transfer-encoding']);
+
 export type HeaderMap = Record<string, string | string[]>;
 
 export function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
@@ -24,7 +30,7 @@ export function connectionTokens(value: string | string[] | undefined): Set<stri
   for (const part of Array.isArray(value) ? value : [value]) {
     for (const t of part.split(',')) {
       const tok = t.trim().toLowerCase();
-      if (tok) set.add(tok);
+      if (tok && !NEVER_HOP_BY_HOP.has(tok)) set.add(tok);
     }
   }
   return set;
