@@ -103,7 +103,7 @@ export function createUpgradeHandler(options: TunnelOptions): UpgradeHandler {
       proxyReq.on('error', (err) => {
         if (upgraded) return;
         const f = classify(err);
-        if (f.backendFault) backend.event({ type: 'request-fail', now: Date.now() });
+        if (f.backendFault) options.backends.failed(backend, Date.now());
         options.logger.debug({ err, backend: backend.id }, 'upgrade attempt failed');
         if (f.neverSent && tried.size <= options.retries() && !socket.destroyed) attempt();
         else refuse(f.status, f.status === 504 ? 'Gateway Timeout' : 'Bad Gateway');
