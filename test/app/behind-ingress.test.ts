@@ -80,7 +80,7 @@ describe('the app behind the balancer behind an Ingress', () => {
     app = await startTestApp(stack, 'ingress', ['--public-url', `https://${SITE}`, '--trust-proxy', '2', '--login-free-failures', '3', '--login-first-delay-seconds', '60']);
     const cfg = loadBalancerConfig({
       env: {},
-      argv: ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--health-interval-ms', '0', '--backend', `http://127.0.0.1:${app.publicAddress.port}`, '--trusted-proxies', '127.0.0.0/8'],
+      argv: ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--health-interval-ms', '0', '--backend', `http://127.0.0.1:${app.publicAddress.port}`, '--trusted-proxies', '127.0.0.0/8', '--server-name', SITE],
     });
     balancer = await startBalancer(cfg, { logger: createLogger({ name: 'balancer', level: 'silent' }) });
     port = balancer.address.port;

@@ -80,7 +80,8 @@ describe('100 long-lived streams over two backends', () => {
   before(async () => {
     a = await startBackend('a', stream('a'));
     b = await startBackend('b', stream('b'));
-    lb = await startTestBalancer(['--backend', a.url, '--backend', b.url]);
+    // One test client opens all 100 streams: lift the per-client and long-lived caps (overload.test.ts tests those).
+    lb = await startTestBalancer(['--backend', a.url, '--backend', b.url, '--max-long-lived', '200', '--max-long-lived-per-client', '200', '--max-in-flight-per-client', '200', '--max-connections-per-client', '200']);
   });
   after(async () => {
     for (const res of open) res.end();
