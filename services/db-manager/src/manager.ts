@@ -418,9 +418,17 @@ export class Manager {
     // Not pause(): a heartbeat write in flight hangs on a hung primary for its whole timeout.
     this.heartbeat.abandon();
     try {
-      const r = await failover(this.recoveryContext(), snap, candidateId, { relayApplyTimeoutMs: 30_000 });
+      const r = await failover(this.recoveryContext(), snap, candidateId, { relayApplyTimeoutMs: 30_000 }, {
+        promoted: async (id) => {
+          // Clients (the app, the writer in tests) follow the published primary: name it as soon as it takes writes.
+          this.primaryId = id;
+          if (old) this.quarantined[old.id] = `old primary, failed over at ${new Date().toISOString()}`;
+          delete this.quarantined[id];
+          await this.publishIfChanged();
+        },
+      });
       this.primaryId = r.newPrimaryId;
-      if (r.oldPrimaryId) this.quarantined[r.oldPrimaryId] = `old primary, failed over at ${new Date().toISOString()}`;
+      if (r.oldPrimaryId) this.quarantined[r.oldPrimaryId] ??= `old primary, failed over at ${new Date().toISOString()}`;
       delete this.quarantined[r.newPrimaryId];
       this.lastFailoverAt = Date.now();
       this.metrics.failovers.inc();

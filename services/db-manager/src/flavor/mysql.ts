@@ -45,6 +45,7 @@ export const mysql: Flavor = {
   startReplica: 'START REPLICA',
   stopReplica: 'STOP REPLICA',
   stopIoThread: 'STOP REPLICA IO_THREAD',
+  beforeStopIoThread: [],
   resetReplicaAll: 'RESET REPLICA ALL',
   waitForGtid: (position, timeoutSeconds) => ({ sql: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS r', params: [position, timeoutSeconds] }),
   // super_read_only also stops users with SUPER/CONNECTION_ADMIN, which read_only alone lets through.

@@ -44,6 +44,11 @@ export interface Flavor {
   readonly startReplica: string;
   readonly stopReplica: string;
   readonly stopIoThread: string;
+  /**
+   * Run before stopping an IO thread whose source may hang: a MariaDB semi-sync replica connects to
+   * its source to kill its dump thread on stop and waits rpl_semi_sync_slave_kill_conn_timeout for it.
+   */
+  readonly beforeStopIoThread: string[];
   readonly resetReplicaAll: string;
   /** Waits until the GTID set/position is applied; the query returns one row with column r = 0 on success. */
   waitForGtid(position: string, timeoutSeconds: number): { sql: string; params: unknown[] };
