@@ -6,7 +6,7 @@ import { HEARTBEAT_PERIOD_SECONDS, type RecoveryContext } from './context.js';
 /** Turns waiting for acks on (with the never-give-up timeout) or off on the primary. Off releases commits waiting now. */
 export async function setSemiSyncWait(ctx: RecoveryContext, primary: Target, on: boolean): Promise<void> {
   await withConnection(primary, ctx.creds, ctx.connectTimeoutMs, (c) => run(c, ctx.flavor.semiSyncSource(on), [], ctx.statementTimeoutMs));
-  ctx.step(`semi-sync waiting ${on ? 'on' : 'off'} on ${primary.id}`, { instance: primary.id, on });
+  ctx.step(`${primary.id}: semi-sync waiting switched ${on ? 'on' : 'off'}`, { instance: primary.id, on });
 }
 
 /** The replica side, picked up by the IO thread only when it reconnects. */
