@@ -253,8 +253,8 @@ export const PROBLEMS: Problem[] = [
     matches(ctx) {
       const c = semiSyncChange(ctx.s);
       if (!c) return [];
-      const detail = `${c.wait ? 'waiting off' : 'waiting on'} but ${c.reason}`;
-      return [{ instanceId: c.instanceId, detail, plan: { action: 'semiSyncWait', instanceId: c.instanceId, on: c.wait, reason: c.reason } }];
+      const detail = c.waitingNow === c.wait ? `waiting on with a semi-sync timeout the primary can reach (${ctx.primary?.semiSync?.timeoutMs ?? '?'} ms)` : `${c.waitingNow ? 'waiting on' : 'waiting off'} but ${c.reason}`;
+      return [{ instanceId: c.instanceId, detail, plan: { action: 'semiSyncWait', instanceId: c.instanceId, on: c.wait, reason: c.raiseTimeout && c.waitingNow ? `timeout raised so it never falls back to async; ${c.reason}` : c.reason } }];
     },
   },
   {

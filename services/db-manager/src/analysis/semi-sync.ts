@@ -34,12 +34,12 @@ export function semiSyncDecision(s: TopologySnapshot): SemiSyncDecision {
 }
 
 /** What to change on the primary now, or null when it already waits as it should (with the high timeout). */
-export function semiSyncChange(s: TopologySnapshot): (SemiSyncDecision & { instanceId: string }) | null {
+export function semiSyncChange(s: TopologySnapshot): (SemiSyncDecision & { instanceId: string; waitingNow: boolean; raiseTimeout: boolean }) | null {
   if (!s.policy.semiSync) return null;
   const p = primaryOf(s);
   if (!p?.reachable || p.readOnly !== false || !p.semiSync) return null;
   const d = semiSyncDecision(s);
   const timeoutOk = p.semiSync.timeoutMs === null || p.semiSync.timeoutMs >= SEMI_SYNC_TIMEOUT_MS;
   if (p.semiSync.sourceEnabled === d.wait && (!d.wait || timeoutOk)) return null;
-  return { ...d, instanceId: p.id };
+  return { ...d, instanceId: p.id, waitingNow: p.semiSync.sourceEnabled, raiseTimeout: d.wait && !timeoutOk };
 }
