@@ -7,6 +7,12 @@ import { errorText, openConnection, run, withDeadline, type Connection, type Cre
 import { HEARTBEAT_TABLE } from './heartbeat.js';
 
 export type ProbeResult = Omit<InstanceSnapshot, 'consecutiveFailures' | 'firstFailureAt' | 'priority' | 'receivedAt'>;
+type ReadResult = Omit<ProbeResult, 'id' | 'host' | 'port' | 'reachable' | 'lastError' | 'probedAt'>;
+
+function connectionClosed(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; fatal?: boolean };
+  return e.code === 'PROTOCOL_CONNECTION_LOST' || e.code === 'ECONNRESET' || e.code === 'EPIPE' || /closed state/.test(e.message ?? '');
+}
 
 export class InstanceProbe {
   private conn: Connection | undefined;
@@ -35,7 +41,23 @@ export class InstanceProbe {
     }
   }
 
-  private async read(): Promise<Omit<ProbeResult, 'id' | 'host' | 'port' | 'reachable' | 'lastError' | 'probedAt'>> {
+  /**
+   * A kept connection that turns out closed (killed by a fence, wait_timeout) says nothing about the
+   * server: ask again once on a fresh one. A timeout is never retried, so a hung server still fails
+   * within one probe timeout.
+   */
+  private async read(): Promise<ReadResult> {
+    const reused = this.conn !== undefined;
+    try {
+      return await this.readOnce();
+    } catch (err) {
+      if (!reused || !connectionClosed(err)) throw err;
+      this.drop();
+      return this.readOnce();
+    }
+  }
+
+  private async readOnce(): Promise<ReadResult> {
     this.conn ??= await openConnection(this.target, this.creds, this.timeoutMs);
     const c = this.conn;
     const t = this.timeoutMs;
