@@ -434,6 +434,9 @@ export class Manager {
       this.metrics.failovers.inc();
       this.metrics.lastFailoverSeconds.set(r.durationMs / 1000);
       this.events.add('failover', `failed over from ${r.oldPrimaryId} to ${r.newPrimaryId} in ${r.durationMs} ms`, { ...r, detectedAfterMs });
+      if (r.semiSyncWaiting !== null) {
+        this.noteSemiSync(r.newPrimaryId, r.semiSyncWaiting, r.semiSyncWaiting ? 'promoted with semi-sync replicas to acknowledge' : 'promoted with no semi-sync replica left');
+      }
       await this.publishIfChanged();
       return r;
     } finally {

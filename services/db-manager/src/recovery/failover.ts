@@ -2,7 +2,7 @@
 // relay log (it holds what semi-sync acknowledged), promote it, and repoint the other replicas by GTID.
 import type { InstanceSnapshot, TopologySnapshot } from '../analysis/snapshot.js';
 import { errorText, run, withConnection, type Target } from '../probe/connection.js';
-import { changeSourceTo, RecoveryError, semiSyncRole, type RecoveryContext } from './context.js';
+import { changeSourceTo, RecoveryError, type RecoveryContext } from './context.js';
 import { fenceInstance } from './fence.js';
 import { readState, waitForGtid } from './read-state.js';
 
@@ -10,6 +10,8 @@ export interface FailoverResult {
   oldPrimaryId: string | null;
   newPrimaryId: string;
   oldPrimaryFenced: boolean;
+  /** Semi-sync managed: whether the new primary waits for acks (only when another replica can give them). */
+  semiSyncWaiting: boolean | null;
   repointed: string[];
   failedToRepoint: Array<{ id: string; error: string }>;
   durationMs: number;
@@ -42,6 +44,7 @@ export async function failover(ctx: RecoveryContext, s: TopologySnapshot, candid
   // second (beforeStopIoThread), so they run side by side rather than one after the other.
   const rest = s.instances.filter((i) => i.id !== candidate.id && i.id !== old?.id && i.reachable && i.replication !== null);
   const restStopped = rest.map((r) => stopIoThread(ctx, r).catch(() => undefined));
+  const semiSyncWaiting = ctx.semiSync ? rest.some((r) => r.semiSync?.replicaEnabled === true) : null;
 
   await withConnection(candidate, ctx.creds, ctx.connectTimeoutMs, async (c) => {
     for (const sql of [...ctx.flavor.beforeStopIoThread, ctx.flavor.stopIoThread]) await run(c, sql, [], ctx.statementTimeoutMs);
@@ -60,7 +63,9 @@ export async function failover(ctx: RecoveryContext, s: TopologySnapshot, candid
     ctx.step(`${candidate.id} applied its relay log up to ${received || after.gtidCurrentPos}`, { instance: candidate.id, gtid: after.gtidCurrentPos });
     await run(c, ctx.flavor.stopReplica, [], ctx.statementTimeoutMs);
     await run(c, ctx.flavor.resetReplicaAll, [], ctx.statementTimeoutMs);
-    for (const sql of [...semiSyncRole(ctx, 'primary'), ...ctx.flavor.unfence]) await run(c, sql, [], ctx.statementTimeoutMs);
+    // Waiting with no replica left to ack would stop every write until the manager's next round.
+    const sync = ctx.semiSync ? [ctx.flavor.semiSyncSource(semiSyncWaiting === true)] : [];
+    for (const sql of [...sync, ...ctx.flavor.unfence]) await run(c, sql, [], ctx.statementTimeoutMs);
     ctx.step(`promoted ${candidate.id} to primary`, { instance: candidate.id });
   });
   await hooks.promoted?.(candidate.id);
@@ -74,6 +79,7 @@ export async function failover(ctx: RecoveryContext, s: TopologySnapshot, candid
     oldPrimaryId: old?.id ?? null,
     newPrimaryId: candidate.id,
     oldPrimaryFenced,
+    semiSyncWaiting,
     repointed: rest.map((r) => r.id).filter((id) => !failedToRepoint.some((f) => f.id === id)),
     failedToRepoint,
     durationMs: Date.now() - t0,
