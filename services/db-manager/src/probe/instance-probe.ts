@@ -67,7 +67,15 @@ export class InstanceProbe {
     if (this.flavorSetting === 'auto') this.flavor = flavorFor('auto', version);
     const status = await run(c, this.flavor.replicaStatusSql, [], t);
     const statusRows: Array<{ Variable_name: string; Value: unknown }> = [];
-    for (const sql of this.flavor.statusSql) statusRows.push(...(await run<{ Variable_name: string; Value: unknown }>(c, sql, [], t)));
+    for (const sql of this.flavor.statusSql) {
+      try {
+        statusRows.push(...(await run<{ Variable_name: string; Value: unknown }>(c, sql, [], t)));
+      } catch (err) {
+        // A server that refuses one status query (MySQL with performance_schema off) still answered:
+        // those figures are unknown. Timeouts and lost connections have no SQL state and fail the probe.
+        if ((err as { sqlState?: string }).sqlState === undefined) throw err;
+      }
+    }
     const semiStatus = new Map(statusRows.map((r) => [r.Variable_name.toLowerCase(), String(r.Value ?? '')]));
     const numberOf = (name: string): number | null => {
       const x = semiStatus.get(name);
