@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyze } from '@dramble/db-manager';
 import { heartbeatsShortEnough, nextReceivedAt, receiveSignature, replicaSeesPrimary } from '../../../services/db-manager/src/analysis/freshness.js';
-import { SEMI_SYNC_TIMEOUT_MS, semiSyncChange, semiSyncDecision } from '../../../services/db-manager/src/analysis/semi-sync.js';
+import { SEMI_SYNC_TIMEOUT_MS, semiSyncChange, semiSyncDecision, waitAfterPromotion } from '../../../services/db-manager/src/analysis/semi-sync.js';
 import type { InstanceSnapshot, SemiSyncState } from '../../../services/db-manager/src/analysis/snapshot.js';
 import { dead, healthy, instance, NOW, snapshot } from './snapshots.js';
 
@@ -150,6 +150,13 @@ describe('semi-sync waiting', () => {
     assert.equal(semiSyncChange(snapshot([withPrimary(p, { sourceEnabled: true, clients: 1 }), dead(r2), dead(r3)])), null, 'semi-sync off in the policy');
     const policy = { ...snapshot([]).policy, ...on };
     assert.equal(semiSyncChange(snapshot([dead(p), replicaOk(r2), replicaOk(r3)], { policy })), null);
+  });
+
+  it('lets a promoted replica wait only when another replica will be there to acknowledge', () => {
+    const [p, r2, r3] = three();
+    assert.equal(waitAfterPromotion(snapshot([dead(p), replicaOk(r2), replicaOk(r3)]), 'db2:3306'), true);
+    assert.equal(waitAfterPromotion(snapshot([dead(p), replicaOk(r2), dead(r3)]), 'db2:3306'), false, 'the only other replica is down');
+    assert.equal(waitAfterPromotion(snapshot([dead(p), replicaOk(r2), replicaOk(r3)], { quarantined: { 'db3:3306': 'errant' } }), 'db2:3306'), false);
   });
 
   it('repairs a replica whose semi-sync side is off and one whose heartbeat period is too long to judge silence', () => {

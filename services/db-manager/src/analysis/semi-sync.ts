@@ -43,3 +43,11 @@ export function semiSyncChange(s: TopologySnapshot): (SemiSyncDecision & { insta
   if (p.semiSync.sourceEnabled === d.wait && (!d.wait || timeoutOk)) return null;
   return { ...d, instanceId: p.id, waitingNow: p.semiSync.sourceEnabled, raiseTimeout: d.wait && !timeoutOk };
 }
+
+/**
+ * Whether a replica being promoted should wait for acks: only if another replica that will follow it
+ * has the replica side on. Waiting with nobody to ack would stop every write until the next round.
+ */
+export function waitAfterPromotion(s: TopologySnapshot, candidateId: string): boolean {
+  return s.instances.some((i) => i.id !== candidateId && i.id !== s.primaryId && i.reachable && i.replication !== null && s.quarantined[i.id] === undefined && i.semiSync?.replicaEnabled === true);
+}

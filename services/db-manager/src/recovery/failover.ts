@@ -1,5 +1,6 @@
 // Failover: the primary is dead. Fence it if it answers at all, let the chosen replica apply its
 // relay log (it holds what semi-sync acknowledged), promote it, and repoint the other replicas by GTID.
+import { waitAfterPromotion } from '../analysis/semi-sync.js';
 import type { InstanceSnapshot, TopologySnapshot } from '../analysis/snapshot.js';
 import { errorText, run, withConnection, type Target } from '../probe/connection.js';
 import { changeSourceTo, RecoveryError, type RecoveryContext } from './context.js';
@@ -44,7 +45,7 @@ export async function failover(ctx: RecoveryContext, s: TopologySnapshot, candid
   // second (beforeStopIoThread), so they run side by side rather than one after the other.
   const rest = s.instances.filter((i) => i.id !== candidate.id && i.id !== old?.id && i.reachable && i.replication !== null);
   const restStopped = rest.map((r) => stopIoThread(ctx, r).catch(() => undefined));
-  const semiSyncWaiting = ctx.semiSync ? rest.some((r) => r.semiSync?.replicaEnabled === true) : null;
+  const semiSyncWaiting = ctx.semiSync ? waitAfterPromotion(s, candidate.id) : null;
 
   await withConnection(candidate, ctx.creds, ctx.connectTimeoutMs, async (c) => {
     for (const sql of [...ctx.flavor.beforeStopIoThread, ctx.flavor.stopIoThread]) await run(c, sql, [], ctx.statementTimeoutMs);
@@ -63,7 +64,6 @@ export async function failover(ctx: RecoveryContext, s: TopologySnapshot, candid
     ctx.step(`${candidate.id} applied its relay log up to ${received || after.gtidCurrentPos}`, { instance: candidate.id, gtid: after.gtidCurrentPos });
     await run(c, ctx.flavor.stopReplica, [], ctx.statementTimeoutMs);
     await run(c, ctx.flavor.resetReplicaAll, [], ctx.statementTimeoutMs);
-    // Waiting with no replica left to ack would stop every write until the manager's next round.
     const sync = ctx.semiSync ? [ctx.flavor.semiSyncSource(semiSyncWaiting === true)] : [];
     for (const sql of [...sync, ...ctx.flavor.unfence]) await run(c, sql, [], ctx.statementTimeoutMs);
     ctx.step(`promoted ${candidate.id} to primary`, { instance: candidate.id });
