@@ -5,7 +5,8 @@
 import { existsSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, REPLICATION_PASSWORD, REPLICATION_USER, spawnTracked, startRedis, startReplicationCluster, type ReplicationCluster, type Spawned } from '../../test/support/index.js';
+import { freePort, REPLICATION_PASSWORD, REPLICATION_USER, spawnTracked, startMariaDB, startRedis, startReplicationCluster, type MariaDBInstance, type Spawned } from '../../test/support/index.js';
+import { Netns, netnsUnavailable } from '../../test/db-manager/support/netns.js';
 import { APP_SETUP_SQL, missingWrites, Writer } from '../../test/db-manager/support/writer.js';
 import { cpuMs, productionEnv, productionNodeFlags, sampleRss, type RssSampler } from './manager.lib.js';
 
@@ -39,7 +40,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false>, 
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function startManagerProcess(cluster: ReplicationCluster, redisUrl: string): Promise<Manager> {
+async function startManagerProcess(cluster: { all: Array<{ host: string; port: number }> }, redisUrl: string): Promise<Manager> {
   const port = await freePort();
   const dist = join(root, 'services/db-manager/dist/main.js');
   const useDist = existsSync(dist) && existsSync(join(root, 'lib/dist/index.js'));
@@ -90,24 +91,69 @@ interface FailoverFigures {
   startPeak: number;
 }
 
-async function failoverDrill(n: number): Promise<FailoverFigures> {
-  const [cluster, redis] = await Promise.all([startReplicationCluster({ replicas: 2, wired: false, semiSync: true }), startRedis()]);
+/**
+ * How the primary fails: kill (SIGKILL: connections refused at once), hang (SIGSTOP: connections open,
+ * nothing answers; SIGCONT after the drill), partition (its mariadbd in a network namespace whose veth
+ * link is cut: packets vanish; needs root).
+ */
+type Fault = 'kill' | 'hang' | 'partition';
+
+interface DrillCluster {
+  primary: MariaDBInstance;
+  all: MariaDBInstance[];
+  fail(): Promise<void>;
+  /** Undoes a hang or a cut before the cluster is destroyed. */
+  restore(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+async function drillCluster(fault: Fault): Promise<DrillCluster> {
+  if (fault !== 'partition') {
+    const c = await startReplicationCluster({ replicas: 2, wired: false, semiSync: true });
+    return {
+      primary: c.primary,
+      all: c.all,
+      fail: async () => (fault === 'kill' ? c.primary.kill() : void process.kill(c.primary.pid, 'SIGSTOP')),
+      restore: async () => void (fault === 'hang' && c.primary.running && process.kill(c.primary.pid, 'SIGCONT')),
+      destroy: () => c.destroy(),
+    };
+  }
+  const ns = await Netns.create('b');
+  const link = await ns.addLink();
+  const semi = ['--rpl-semi-sync-master-enabled=ON', '--rpl-semi-sync-slave-enabled=ON'];
+  const all = await Promise.all([startMariaDB({ netns: ns.name, host: link.nsAddress, args: semi }), startMariaDB({ host: link.hostAddress, args: semi }), startMariaDB({ host: link.hostAddress, args: semi })]);
+  return {
+    primary: all[0]!,
+    all,
+    fail: () => link.cut(),
+    restore: () => link.heal(),
+    destroy: async () => {
+      await Promise.all(all.map((i) => i.destroy()));
+      await ns.destroy();
+    },
+  };
+}
+
+async function failoverDrill(n: number, fault: Fault = 'kill'): Promise<FailoverFigures> {
+  const [cluster, redis] = await Promise.all([drillCluster(fault), startRedis()]);
   const m = await startManagerProcess(cluster, redis.url);
   try {
     await cluster.primary.query(APP_SETUP_SQL.join('; '));
     const topo = await followTopology(redis.url);
-    const writer = new Writer(topo.primary, 10);
+    // A write in flight to a hung or cut-off primary is given up when the topology names another, as the app's pool does.
+    const writer = new Writer(topo.primary, 10, { followMoves: fault !== 'kill' });
     writer.start();
     await until('writes', async () => writer.acked.length >= 200);
     const sentAt = Date.now();
-    await cluster.primary.kill();
-    // Writes acknowledged while SIGKILL was on its way count as before the failure.
+    await cluster.fail();
+    // Writes acknowledged while the signal (or the cut) was on its way count as before the failure.
     const killedAt = Date.now();
-    if (process.env['BENCH_LOG']) console.log(`${new Date(killedAt).toISOString()} killed (${killedAt - sentAt} ms after SIGKILL)`);
-    const firstAck = await until('a write after the kill', async () => writer.firstAckAfter(killedAt));
+    if (process.env['BENCH_LOG']) console.log(`${new Date(killedAt).toISOString()} ${fault} (${killedAt - sentAt} ms after the fault)`);
+    const firstAck = await until('a write after the fault', async () => writer.firstAckAfter(killedAt));
     await until('more writes', async () => writer.ackTimes.filter((t) => t > firstAck).length >= 100);
     await writer.stop();
     topo.close();
+    await cluster.restore();
     const events = (await (await fetch(`${m.url}/api/events?limit=500`)).json()) as { events: Array<{ at: string; type: string; message: string }> };
     const started = events.events.find((e) => e.type === 'step' && e.message.startsWith('failover from'));
     const detectMs = started ? Date.parse(started.at) - killedAt : NaN;
@@ -115,12 +161,13 @@ async function failoverDrill(n: number): Promise<FailoverFigures> {
     const newPrimary = cluster.all.find((i) => id(i) === t.primary)!;
     const lost = (await missingWrites(newPrimary, writer.acked)).length;
     const rss = m.rss.peak();
-    console.log(`failover drill ${n}: detection ${detectMs} ms, writes refused ${firstAck - killedAt} ms, lost ${lost} of ${writer.acked.length}, manager RSS peak ${rss.toFixed(1)} MB (start ${m.startPeak.toFixed(1)} MB)`);
+    console.log(`${fault} drill ${n}: detection ${detectMs} ms, writes refused ${firstAck - killedAt} ms, lost ${lost} of ${writer.acked.length}, manager RSS peak ${rss.toFixed(1)} MB (start ${m.startPeak.toFixed(1)} MB)`);
     return { detectMs, failoverMs: firstAck - killedAt, lost, rss, startPeak: m.startPeak };
   } finally {
     m.rss.stop();
     m.proc.child.kill('SIGKILL');
     await m.proc.exited;
+    await cluster.restore().catch(() => undefined);
     await Promise.all([cluster.destroy(), redis.destroy()]);
   }
 }
@@ -220,12 +267,22 @@ const RSS_NOTES = `- RSS, before and after (issue 5). Before: 89.4 MB median at 
 - \`_rss-probe.ts\` in this folder repeats the idle and switchover measurements on one manager, e.g.
   \`IDLE_S=600 RSS_EVERY_S=30 node --conditions=dramble-src --import tsx bench/db-manager/_rss-probe.ts\`.`;
 
+const FAULTS: Fault[] = ['kill', 'hang', 'partition'];
+const oneFault = (process.env['BENCH_FAULT'] ?? 'kill') as Fault;
+if (!FAULTS.includes(oneFault)) throw new Error(`BENCH_FAULT must be one of ${FAULTS.join(', ')}`);
+const noNetns = await netnsUnavailable();
 if (process.env['BENCH_ONE']) {
-  await failoverDrill(1);
+  if (oneFault === 'partition' && noNetns) throw new Error(`partition drill: ${noNetns}`);
+  await failoverDrill(1, oneFault);
   process.exit(0);
 }
 const failovers = [];
 for (let n = 1; n <= DRILLS; n++) failovers.push(await failoverDrill(n));
+const hangs = [];
+for (let n = 1; n <= DRILLS; n++) hangs.push(await failoverDrill(n, 'hang'));
+const partitions = [];
+if (noNetns) console.log(`partition drills skipped: ${noNetns}`);
+else for (let n = 1; n <= DRILLS; n++) partitions.push(await failoverDrill(n, 'partition'));
 const switchoverRun = await switchoverDrills(DRILLS);
 const switchovers = switchoverRun.drills;
 const drillPeaks = [...failovers.map((f) => f.rss), switchoverRun.rss];
@@ -234,6 +291,16 @@ const settingsText = Object.entries(PROD_ENV).map(([k, v]) => `${k}=${v.includes
 const rows = [
   ['detection time (SIGKILL to failover start)', `${median(failovers.map((f) => f.detectMs)).toFixed(0)} ms`],
   ['failover time (SIGKILL to first write accepted on the new primary)', `${median(failovers.map((f) => f.failoverMs)).toFixed(0)} ms`, '<= 5000 ms'],
+  ['detection time, hung primary (SIGSTOP to failover start)', `${median(hangs.map((f) => f.detectMs)).toFixed(0)} ms`],
+  ['failover time, hung primary (SIGSTOP to first write accepted on the new primary)', `${median(hangs.map((f) => f.failoverMs)).toFixed(0)} ms`, '<= 5000 ms'],
+  ['acknowledged writes lost (hung primary, all drills)', String(hangs.reduce((a, f) => a + f.lost, 0)), '0'],
+  ...(partitions.length === 0
+    ? [['partitioned primary (netns link cut)', `not run: ${noNetns ?? ''}`]]
+    : [
+        ['detection time, partitioned primary (link cut to failover start)', `${median(partitions.map((f) => f.detectMs)).toFixed(0)} ms`],
+        ['failover time, partitioned primary (link cut to first write accepted)', `${median(partitions.map((f) => f.failoverMs)).toFixed(0)} ms`, '<= 5000 ms'],
+        ['acknowledged writes lost (partitioned primary, all drills)', String(partitions.reduce((a, f) => a + f.lost, 0)), '0'],
+      ]),
   ['switchover write unavailability (longest gap between acknowledged writes)', `${median(switchovers.map((s) => s.gapMs)).toFixed(0)} ms`, '<= 1000 ms'],
   ['acknowledged writes lost (failover, all drills)', String(failovers.reduce((a, f) => a + f.lost, 0)), '0'],
   ['acknowledged writes lost (switchover, all drills)', String(switchovers.reduce((a, s) => a + s.lost, 0)), '0'],
@@ -266,7 +333,7 @@ Command:
     npm run bench -- db-manager
     # or: DRILLS=5 node --conditions=dramble-src --import tsx bench/db-manager/failover.ts
     # other flags: BENCH_NODE_OPTIONS='--max-semi-space-size=1' (replaces NODE_OPTIONS), BENCH_NODE_FLAGS='' (replaces
-    # the CMD line's node flags), BENCH_ONE=1 (one failover drill)
+    # the CMD line's node flags), BENCH_ONE=1 (one failover drill), with BENCH_FAULT=kill|hang|partition (partition needs root)
 
 Last run: ${new Date().toISOString()}, ${DRILLS} drills each, on this machine (${(await import('node:os')).cpus().length} CPUs, x86-64, Node ${process.version}).
 
@@ -274,6 +341,7 @@ ${table}
 
 Per drill:
 
+${[...hangs.map((f, i) => ['hung primary', f, i] as const), ...partitions.map((f, i) => ['partitioned primary', f, i] as const)].map(([k, f, i]) => `- ${k} ${i + 1}: detection ${f.detectMs} ms, writes refused ${f.failoverMs} ms, lost ${f.lost}, RSS peak ${f.rss.toFixed(1)} MB`).join('\n')}
 ${failovers.map((f, i) => `- failover ${i + 1}: detection ${f.detectMs} ms, writes refused ${f.failoverMs} ms, lost ${f.lost}, RSS peak ${f.rss.toFixed(1)} MB (start-up ${f.startPeak.toFixed(1)} MB)`).join('\n')}
 ${switchovers.map((s, i) => `- switchover ${i + 1}: writes paused ${s.gapMs} ms, lost ${s.lost}`).join('\n')}
 - switchover manager: RSS peak over the ${DRILLS} drills ${switchoverRun.rss.toFixed(1)} MB (start-up ${switchoverRun.startPeak.toFixed(1)} MB), CPU ${switchoverRun.cpuMsPerS.toFixed(1)} ms per second (utime+stime); highest drill peak of this run ${Math.max(...drillPeaks).toFixed(1)} MB
@@ -282,7 +350,13 @@ Notes:
 
 - Detection is bounded by the defaults: the first failed probe comes up to one interval after the
   kill, then two more failed probes 1 s apart (and at least 1.5 s) are needed, and every reachable
-  replica must report its IO thread lost the primary. Tighter settings (\`--probe-interval-ms 500
+  replica must have lost the primary: its IO thread down, or nothing received (no heartbeat row, no
+  event, no 1 s replication heartbeat) for 2 s, which is how a hung (SIGSTOP) or cut-off primary is
+  told from a live one. A hung primary also costs the failover ~1 s: a MariaDB semi-sync replica's
+  IO thread, when stopped, first tries to kill its dump thread on the source
+  (rpl_semi_sync_slave_kill_conn_timeout, set to 1 s). Single drills from sources (tsx, so RSS not
+  comparable) on 2026-12-04: hang 3.1 s detection, 4.3 s until writes were accepted, 0 lost; partition
+  3.3 s and 4.3 s, 0 lost. Tighter settings (\`--probe-interval-ms 500
   --failover-min-ms 800 --probe-timeout-ms 300\`) halve it: two single drills gave 1.3 s detection and
   1.4 s until writes were accepted again (\`BENCH_ONE=1 BENCH_MANAGER_ARGS='...'\`).
 ${RSS_NOTES}

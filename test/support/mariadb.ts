@@ -27,6 +27,12 @@ export interface MariaDBOptions {
   serverId?: number;
   /** Extra mariadbd arguments, e.g. ['--rpl-semi-sync-master-enabled=ON']. */
   args?: string[];
+  /** Address to listen on (default 127.0.0.1); any other gets a root@'%' login for clients from other addresses. */
+  host?: string;
+  /** Address(es) mariadbd binds, when not just `host` (e.g. 0.0.0.0 to listen on every link of a namespace). */
+  bindAddress?: string;
+  /** Run mariadbd inside this network namespace (ip netns exec; needs root): `host` must be an address there. */
+  netns?: string;
 }
 
 export interface MariaDBInstance {
@@ -83,6 +89,7 @@ export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaD
   cpSync(template, datadir, { recursive: true });
   rmSync(join(datadir, '.complete'), { force: true });
   const port = await freePort();
+  const host = options.host ?? '127.0.0.1';
   const serverId = options.serverId ?? nextServerId++;
   const socket = join(base, 'mysqld.sock');
   const initFile = join(base, 'init.sql');
@@ -93,6 +100,7 @@ export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaD
       'SET sql_log_bin=0;',
       "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';",
       "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;",
+      ...(host === '127.0.0.1' ? [] : ["CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '';", "GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;"]),
       '',
     ].join('\n'),
   );
@@ -102,18 +110,20 @@ export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaD
     '--innodb-buffer-pool-size=16M',
     '--innodb-log-file-size=8M',
     '--innodb-doublewrite=0',
+    ...(host === '127.0.0.1' && !options.bindAddress ? [] : [`--bind-address=${options.bindAddress ?? host}`, `--report-host=${host}`]),
     ...(options.args ?? []),
   ];
 
   let proc: Spawned | undefined;
   const start = async (): Promise<void> => {
-    proc = spawnTracked(MARIADBD, args);
-    await waitUntilUp(port, proc, join(base, 'error.log'));
+    // ip netns exec execs mariadbd in place: the pid is mariadbd's, so SIGSTOP and SIGKILL reach it.
+    proc = options.netns ? spawnTracked('ip', ['netns', 'exec', options.netns, MARIADBD, ...args]) : spawnTracked(MARIADBD, args);
+    await waitUntilUp(host, port, proc, join(base, 'error.log'));
   };
   await start();
 
   const instance: MariaDBInstance = {
-    host: '127.0.0.1',
+    host,
     port,
     serverId,
     datadir,
@@ -121,11 +131,11 @@ export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaD
     get pid() {
       return proc?.child.pid ?? 0;
     },
-    url: `mysql://root@127.0.0.1:${port}/`,
+    url: `mysql://root@${host}:${port}/`,
     get running() {
       return proc !== undefined && proc.child.exitCode === null && proc.child.signalCode === null;
     },
-    connect: (database) => mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password: '', multipleStatements: true, ...(database ? { database } : {}) }),
+    connect: (database) => mysql.createConnection({ host, port, user: 'root', password: '', multipleStatements: true, ...(database ? { database } : {}) }),
     async query<T>(sql: string, params: unknown[] = []): Promise<T> {
       const conn = await instance.connect();
       try {
@@ -159,14 +169,14 @@ export async function startMariaDB(options: MariaDBOptions = {}): Promise<MariaD
   return instance;
 }
 
-async function waitUntilUp(port: number, proc: Spawned, errorLog: string): Promise<void> {
+async function waitUntilUp(host: string, port: number, proc: Spawned, errorLog: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   let exited = false;
   void proc.exited.then(() => (exited = true));
   while (Date.now() < deadline) {
     if (exited) throw new Error(`mariadbd exited during start:\n${tail(errorLog)}`);
     try {
-      const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root', password: '', connectTimeout: 1000 });
+      const c = await mysql.createConnection({ host, port, user: 'root', password: '', connectTimeout: 1000 });
       await c.end();
       return;
     } catch {

@@ -2,7 +2,7 @@
 // GET /api/events and logged once here.
 import type { Logger } from '@dramble/lib';
 
-export type EventType = 'bootstrap' | 'problem' | 'failover' | 'switchover' | 'rejoin' | 'fence' | 'quarantine' | 'repair' | 'recovery-failed' | 'leader' | 'step';
+export type EventType = 'bootstrap' | 'problem' | 'failover' | 'switchover' | 'rejoin' | 'fence' | 'quarantine' | 'repair' | 'recovery-failed' | 'leader' | 'semi-sync' | 'step';
 
 export interface ManagerEvent {
   id: number;
@@ -26,7 +26,7 @@ export class EventLog {
     const e: ManagerEvent = { id: ++this.seq, at: new Date().toISOString(), type, message, ...(data ? { data } : {}) };
     this.events.push(e);
     if (this.events.length > this.capacity) this.events.shift();
-    const level = type === 'recovery-failed' ? 'warn' : 'info';
+    const level = type === 'recovery-failed' || (type === 'semi-sync' && data?.['waiting'] === false) ? 'warn' : 'info';
     this.logger[level]({ event: type, ...data }, message);
     for (const l of this.listeners) l(e);
     return e;

@@ -64,6 +64,7 @@ export function managerOptions(config: DbManagerConfig, instances: Target[]): Ma
     laggingReplicaSeconds: config.laggingReplicaSeconds,
     autoRejoin: config.autoRejoin,
     semiSync: config.semiSync,
+    replicaSilenceMs: config.replicaSilenceMs,
     bootstrap: config.bootstrap,
     switchoverTimeoutMs: config.switchoverTimeoutMs,
     hookCommand: config.hookCommand,

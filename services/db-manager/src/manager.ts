@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { analyze, type Analysis } from './analysis/analyze.js';
 import { chooseCandidate } from './analysis/candidate.js';
 import { lagSeconds, replicatesFrom } from './analysis/derive.js';
+import { nextReceivedAt, receiveSignature } from './analysis/freshness.js';
 import { inferPrimary } from './analysis/infer.js';
 import type { Plan } from './analysis/plan.js';
 import { emptyInstance, type AnalysisPolicy, type InstanceSnapshot, type TopologySnapshot } from './analysis/snapshot.js';
@@ -25,6 +26,8 @@ import { bootstrap, type BootstrapResult } from './recovery/bootstrap.js';
 import type { RecoveryContext } from './recovery/context.js';
 import { failover, type FailoverResult } from './recovery/failover.js';
 import { fenceInstance, setReadOnly, setWritable, startReplication } from './recovery/fence.js';
+import { enableSemiSyncReplica, setHeartbeatPeriod, setSemiSyncWait } from './recovery/replica-settings.js';
+import { errantBetween } from './gtid/positions.js';
 import { ErrantGtidError, rejoin } from './recovery/rejoin.js';
 import { switchover, type SwitchoverResult } from './recovery/switchover.js';
 
@@ -233,8 +236,9 @@ export class Manager {
     for (const [i, r] of results.entries()) {
       const prev = this.states.get(r.id)!;
       const failures = r.reachable ? 0 : prev.consecutiveFailures + 1;
+      const receivedAt = nextReceivedAt({ reachable: prev.reachable, receivedAt: prev.receivedAt, signature: receiveSignature(prev) }, { reachable: r.reachable, signature: receiveSignature(r), probedAt: r.probedAt });
       // An unreachable instance keeps its last known server_id: replicas still name it as their source.
-      this.states.set(r.id, { ...r, serverId: r.serverId ?? prev.serverId, priority: i, consecutiveFailures: failures, firstFailureAt: r.reachable ? null : (prev.firstFailureAt ?? r.probedAt) });
+      this.states.set(r.id, { ...r, serverId: r.serverId ?? prev.serverId, priority: i, consecutiveFailures: failures, firstFailureAt: r.reachable ? null : (prev.firstFailureAt ?? r.probedAt), receivedAt });
     }
     try {
       if (!this.isLeader || this.busy !== null || generation !== this.generation) return;
@@ -254,6 +258,7 @@ export class Manager {
       this.noteProblems(this.analysis);
       const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
       if (primary?.reachable && primary.readOnly === false) this.heartbeat.beat(primary, Date.now());
+      if (primary?.semiSync) this.metrics.semiSyncWaiting.set(primary.semiSync.sourceEnabled ? 1 : 0);
       if (this.analysis.plan.action !== 'none') await this.exclusive(`automatic ${this.analysis.plan.action}`, () => this.execute(this.analysis!.plan, snap));
       await this.publishIfChanged();
     } finally {
@@ -274,7 +279,7 @@ export class Manager {
       quarantined: { ...this.quarantined },
       knownErrant: { ...this.knownErrant },
       lastFailoverAt: this.lastFailoverAt,
-      policy: { failoverAfterProbes: o.failoverAfterProbes, failoverMinMs: o.failoverMinMs, failoverCooldownMs: o.failoverCooldownMs, maxPromotionLagSeconds: o.maxPromotionLagSeconds, laggingReplicaSeconds: o.laggingReplicaSeconds, autoRejoin: o.autoRejoin },
+      policy: { failoverAfterProbes: o.failoverAfterProbes, failoverMinMs: o.failoverMinMs, failoverCooldownMs: o.failoverCooldownMs, maxPromotionLagSeconds: o.maxPromotionLagSeconds, laggingReplicaSeconds: o.laggingReplicaSeconds, autoRejoin: o.autoRejoin, replicaSilenceMs: o.replicaSilenceMs, semiSync: o.semiSync },
     };
   }
 
@@ -341,9 +346,19 @@ export class Manager {
           await this.runFailover(snap, plan.candidateId);
           return;
         case 'fence':
-          await fenceInstance(ctx, this.target(plan.instanceId), { killConnections: true });
-          this.quarantined[plan.instanceId] ??= 'was writable beside the primary';
-          this.events.add('fence', `fenced ${plan.instanceId}: writable beside the primary ${this.primaryId}`, { instance: plan.instanceId });
+          await this.runFence(plan.instanceId, snap);
+          return;
+        case 'semiSyncWait':
+          await setSemiSyncWait(ctx, this.target(plan.instanceId), plan.on);
+          this.noteSemiSync(plan.instanceId, plan.on, plan.reason);
+          return;
+        case 'enableSemiSyncReplica':
+          await enableSemiSyncReplica(ctx, this.target(plan.instanceId));
+          this.events.add('repair', `turned the semi-sync replica side on for ${plan.instanceId}`, { instance: plan.instanceId });
+          return;
+        case 'setHeartbeatPeriod':
+          await setHeartbeatPeriod(ctx, this.target(plan.instanceId));
+          this.events.add('repair', `set the replication heartbeat period of ${plan.instanceId}`, { instance: plan.instanceId });
           return;
         case 'quarantine':
           await setReadOnly(ctx, this.target(plan.instanceId));
@@ -372,19 +387,56 @@ export class Manager {
     }
   }
 
+  /**
+   * Read-only and clients cut, then report what it holds that the primary lacks. Such an instance
+   * stays fenced: nothing here ever makes it writable again (only an operator's switchover can).
+   */
+  private async runFence(id: string, snap: TopologySnapshot): Promise<void> {
+    const r = await fenceInstance(this.recoveryContext(), this.target(id), { killConnections: true });
+    const primary = snap.primaryId ? snap.instances.find((i) => i.id === snap.primaryId) : undefined;
+    const errantGtids = primary?.reachable ? errantBetween(r.state.gtidBinlogState, primary.gtidBinlogState, primary.serverId) : (this.knownErrant[id] ?? []);
+    if (errantGtids.length > 0) this.knownErrant[id] = errantGtids;
+    const wasFenced = this.quarantined[id];
+    this.quarantined[id] ??= 'was writable beside the primary';
+    const why = wasFenced ? `it came back writable (${wasFenced})` : `writable beside the primary ${this.primaryId}`;
+    const errantText = errantGtids.length > 0 ? `; errant GTIDs ${errantGtids.join(',')}` : primary?.reachable ? '; no errant GTIDs' : '';
+    this.events.add('fence', `fenced ${id}: ${why}; ${r.killed} client connection(s) killed${errantText}`, { instance: id, killed: r.killed, errantGtids, gtidBinlogState: r.state.gtidBinlogState });
+  }
+
+  private noteSemiSync(primaryId: string, waiting: boolean, reason: string): void {
+    this.metrics.semiSyncWaiting.set(waiting ? 1 : 0);
+    this.metrics.semiSyncChanges.inc({ waiting: waiting ? 'on' : 'off' });
+    const message = waiting
+      ? `semi-sync waiting on for ${primaryId}: ${reason}; a commit is acknowledged only once a replica has it`
+      : `semi-sync waiting off for ${primaryId}: ${reason}; commits are acknowledged without a replica (a crash of ${primaryId} can lose them)`;
+    this.events.add('semi-sync', message, { instance: primaryId, waiting, reason });
+  }
+
   private async runFailover(snap: TopologySnapshot, candidateId: string): Promise<FailoverResult> {
     const old = snap.primaryId ? snap.instances.find((i) => i.id === snap.primaryId) : undefined;
     const detectedAfterMs = old?.firstFailureAt ? snap.now - old.firstFailureAt : null;
-    await this.heartbeat.pause();
+    // Not pause(): a heartbeat write in flight hangs on a hung primary for its whole timeout.
+    this.heartbeat.abandon();
     try {
-      const r = await failover(this.recoveryContext(), snap, candidateId, { relayApplyTimeoutMs: 30_000 });
+      const r = await failover(this.recoveryContext(), snap, candidateId, { relayApplyTimeoutMs: 30_000 }, {
+        promoted: async (id) => {
+          // Clients (the app, the writer in tests) follow the published primary: name it as soon as it takes writes.
+          this.primaryId = id;
+          if (old) this.quarantined[old.id] = `old primary, failed over at ${new Date().toISOString()}`;
+          delete this.quarantined[id];
+          await this.publishIfChanged();
+        },
+      });
       this.primaryId = r.newPrimaryId;
-      if (r.oldPrimaryId) this.quarantined[r.oldPrimaryId] = `old primary, failed over at ${new Date().toISOString()}`;
+      if (r.oldPrimaryId) this.quarantined[r.oldPrimaryId] ??= `old primary, failed over at ${new Date().toISOString()}`;
       delete this.quarantined[r.newPrimaryId];
       this.lastFailoverAt = Date.now();
       this.metrics.failovers.inc();
       this.metrics.lastFailoverSeconds.set(r.durationMs / 1000);
       this.events.add('failover', `failed over from ${r.oldPrimaryId} to ${r.newPrimaryId} in ${r.durationMs} ms`, { ...r, detectedAfterMs });
+      if (r.semiSyncWaiting !== null) {
+        this.noteSemiSync(r.newPrimaryId, r.semiSyncWaiting, r.semiSyncWaiting ? 'promoted with semi-sync replicas to acknowledge' : 'promoted with no semi-sync replica left');
+      }
       await this.publishIfChanged();
       return r;
     } finally {

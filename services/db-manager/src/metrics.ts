@@ -18,6 +18,9 @@ export interface ManagerMetrics {
   lastFailoverSeconds: Gauge;
   lastSwitchoverSeconds: Gauge;
   leader: Gauge;
+  /** 1 while the primary waits for semi-sync acks (as last set or seen by the manager). */
+  semiSyncWaiting: Gauge;
+  semiSyncChanges: Counter<'waiting'>;
 }
 
 /** What the per-instance gauges show, read at scrape time. */
@@ -70,6 +73,8 @@ export function createMetrics(registry: Registry, source: MetricsSource): Manage
     switchovers: new Counter({ name: 'dramble_db_switchovers_total', help: 'switchovers completed', registers: r }),
     lastFailoverSeconds: new Gauge({ name: 'dramble_db_last_failover_duration_seconds', help: 'duration of the last failover (promotion and repointing)', registers: r }),
     lastSwitchoverSeconds: new Gauge({ name: 'dramble_db_last_switchover_duration_seconds', help: 'duration of the last switchover', registers: r }),
+    semiSyncWaiting: new Gauge({ name: 'dramble_db_semi_sync_waiting', help: '1 while the primary waits for a replica ack before acknowledging a commit (semi-sync on)', registers: r }),
+    semiSyncChanges: new Counter({ name: 'dramble_db_semi_sync_changes_total', help: 'times the manager switched semi-sync waiting on the primary, by new state', labelNames: ['waiting'], registers: r }),
     leader: new Gauge({
       name: 'dramble_db_is_leader', help: '1 when this manager is the one that acts', registers: r,
       collect() {

@@ -27,9 +27,15 @@ export class Writer {
   private stopped = false;
   private loop: Promise<void> | undefined;
 
+  /**
+   * followMoves: a write in flight is given up (not acknowledged) as soon as the topology names
+   * another primary, as an app does that drops its pool on a topology change. Without it, a write
+   * to a hung primary blocks this writer until its 15 s timeout.
+   */
   constructor(
     private readonly primary: () => Promise<{ host: string; port: number } | null>,
     private readonly everyMs = 20,
+    private readonly opts: { followMoves?: boolean } = {},
   ) {}
 
   start(): void {
@@ -58,7 +64,9 @@ export class Writer {
           at = where;
         }
         const id = this.next++;
-        await conn.query({ sql: 'INSERT INTO app.writes (id, at) VALUES (?, ?)', values: [id, Date.now()], timeout: 15_000 });
+        const insert = conn.query({ sql: 'INSERT INTO app.writes (id, at) VALUES (?, ?)', values: [id, Date.now()], timeout: 15_000 });
+        if (this.opts.followMoves) await this.unlessMoved(insert, where);
+        else await insert;
         this.acked.push(id);
         this.ackTimes.push(Date.now());
       } catch {
@@ -70,6 +78,24 @@ export class Writer {
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
     conn?.destroy();
+  }
+
+  private async unlessMoved(write: Promise<unknown>, where: string): Promise<void> {
+    write.catch(() => undefined); // given up: its outcome no longer matters to the client
+    let settled = false;
+    const moved = (async () => {
+      while (!settled) {
+        await new Promise((r) => setTimeout(r, 50));
+        const p = await this.primary().catch(() => null);
+        if (!settled && p && `${p.host}:${p.port}` !== where) throw new Error(`primary moved from ${where}`);
+      }
+    })();
+    moved.catch(() => undefined);
+    try {
+      await Promise.race([write, moved]);
+    } finally {
+      settled = true;
+    }
   }
 
   /** First acknowledged write after `t` (ms), or undefined. */

@@ -39,4 +39,22 @@ describe('SQL dialects', () => {
     assert.equal(m.ioRunning, 'Connecting');
     assert.equal(m.lastSqlErrno, 1062);
   });
+
+  it('switches semi-sync waiting on with a timeout the primary never reaches, and off alone, in both dialects', () => {
+    assert.equal(mariadb.semiSyncSource(true), 'SET GLOBAL rpl_semi_sync_master_timeout=4294967295, GLOBAL rpl_semi_sync_master_enabled=ON');
+    assert.equal(mariadb.semiSyncSource(false), 'SET GLOBAL rpl_semi_sync_master_enabled=OFF');
+    assert.equal(mysql.semiSyncSource(true), 'SET GLOBAL rpl_semi_sync_source_timeout=4294967295, GLOBAL rpl_semi_sync_source_enabled=ON');
+    assert.equal(mysql.semiSyncSource(false), 'SET GLOBAL rpl_semi_sync_source_enabled=OFF');
+    assert.ok(mariadb.semiSyncEnable().some((x) => /wait_point=AFTER_SYNC/.test(x)));
+    assert.ok(mysql.semiSyncEnable().some((x) => /wait_point=AFTER_SYNC/.test(x)));
+  });
+
+  it('sets the heartbeat period a replica asks for and reads what it received', () => {
+    assert.deepEqual(mariadb.heartbeatPeriodSql(1), ['STOP SLAVE', 'CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD=1', 'START SLAVE']);
+    assert.deepEqual(mysql.heartbeatPeriodSql(1), ['STOP REPLICA IO_THREAD', 'CHANGE REPLICATION SOURCE TO SOURCE_HEARTBEAT_PERIOD=1', 'START REPLICA IO_THREAD']);
+    assert.match(mariadb.statusSql.join(' '), /Slave_received_heartbeats/);
+    assert.match(mysql.statusSql.join(' '), /COUNT_RECEIVED_HEARTBEATS/);
+    // MySQL's super_read_only also stops SUPER users; MariaDB's read_only is paired with killing client sessions (recovery/fence.ts).
+    assert.deepEqual(mysql.fence, ['SET GLOBAL super_read_only=ON']);
+  });
 });

@@ -8,6 +8,9 @@ export type Plan =
   | { action: 'setWritable'; instanceId: string }
   | { action: 'quarantine'; instanceId: string; errantGtids: string[] }
   | { action: 'rejoin'; instanceId: string }
-  | { action: 'startReplication'; instanceId: string };
+  | { action: 'startReplication'; instanceId: string }
+  | { action: 'semiSyncWait'; instanceId: string; on: boolean; reason: string }
+  | { action: 'setHeartbeatPeriod'; instanceId: string }
+  | { action: 'enableSemiSyncReplica'; instanceId: string };
 
 export const noPlan = (reason: string): Plan => ({ action: 'none', reason });

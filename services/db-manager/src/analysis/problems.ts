@@ -4,10 +4,13 @@
 // and what to do about each. Reading this file tells you everything the manager reacts to.
 import { chooseCandidate } from './candidate.js';
 import { byId, errantOf, lagSeconds, primaryDeadToManager, primaryOf, replicasOfPrimary, replicationBroken, replicationStopped, sourceOf } from './derive.js';
+import { heartbeatsShortEnough, replicasSeeingPrimary } from './freshness.js';
 import { noPlan, type Plan } from './plan.js';
+import { semiSyncChange } from './semi-sync.js';
 import type { InstanceSnapshot, TopologySnapshot } from './snapshot.js';
 
 export type ProblemCode =
+  | 'FencedInstanceWritable'
   | 'DeadPrimary'
   | 'DeadPrimaryAndSomeReplicas'
   | 'DeadPrimaryAndReplicas'
@@ -21,6 +24,9 @@ export type ProblemCode =
   | 'ReplicationBroken'
   | 'ReplicaWrongPrimary'
   | 'InstanceNotReplicating'
+  | 'SemiSyncMismatch'
+  | 'ReplicaSemiSyncOff'
+  | 'ReplicaHeartbeatSlow'
   | 'ReplicaStopped'
   | 'ReplicaLagging'
   | 'InstanceUnreachable';
@@ -54,8 +60,9 @@ function deadPrimary(ctx: AnalysisContext): { reachable: InstanceSnapshot[]; unr
   if (!primaryDeadToManager(ctx.s)) return undefined;
   const replicas = replicasOfPrimary(ctx.s);
   const reachable = replicas.filter((r) => r.reachable);
-  // No false alarms: the primary is dead only if every replica that can be asked has lost it too.
-  if (reachable.some((r) => r.replication?.ioRunning === 'Yes')) return undefined;
+  // No false alarms: the primary is dead only if every replica that can be asked has lost it too
+  // (received nothing recently: an IO thread that still says Yes can be talking to a hung host).
+  if (replicasSeeingPrimary(ctx.s).length > 0) return undefined;
   return { reachable, unreachable: replicas.filter((r) => !r.reachable) };
 }
 
@@ -70,6 +77,16 @@ function failoverPlan(ctx: AnalysisContext): Plan {
 }
 
 export const PROBLEMS: Problem[] = [
+  {
+    code: 'FencedInstanceWritable',
+    description: 'A fenced instance (an old primary waking up after a failover) accepts writes: make it read-only and cut its clients before anything else.',
+    priority: 110,
+    matches(ctx) {
+      return ctx.s.instances
+        .filter((i) => i.id !== ctx.s.primaryId && i.reachable && i.readOnly === false && ctx.s.quarantined[i.id] !== undefined)
+        .map((i) => ({ instanceId: i.id, detail: `writable while fenced (${ctx.s.quarantined[i.id]})`, plan: { action: 'fence', instanceId: i.id } as Plan }));
+    },
+  },
   {
     code: 'DeadPrimary',
     description: 'The primary failed every probe for long enough and every replica has lost it too: fail over.',
@@ -111,9 +128,9 @@ export const PROBLEMS: Problem[] = [
     matches(ctx) {
       const p = ctx.primary;
       if (!p || p.reachable) return [];
-      const connected = replicasOfPrimary(ctx.s).filter((r) => r.reachable && r.replication?.ioRunning === 'Yes');
-      if (connected.length === 0) return [];
-      return [{ instanceId: p.id, detail: `still replicating from it: ${connected.map((r) => r.id).join(', ')}`, plan: noPlan('replicas still see the primary') }];
+      const seeing = replicasSeeingPrimary(ctx.s);
+      if (seeing.length === 0) return [];
+      return [{ instanceId: p.id, detail: `still replicating from it: ${seeing.map((r) => `${r.inst.id} (${r.reason})`).join(', ')}`, plan: noPlan('replicas still see the primary') }];
     },
   },
   {
@@ -143,7 +160,7 @@ export const PROBLEMS: Problem[] = [
     matches(ctx) {
       if (!ctx.primary?.reachable) return [];
       return others(ctx)
-        .filter((i) => i.readOnly === false && (i.replication === null || sourceOf(ctx.s, i)?.id !== ctx.s.primaryId))
+        .filter((i) => i.readOnly === false && ctx.s.quarantined[i.id] === undefined && (i.replication === null || sourceOf(ctx.s, i)?.id !== ctx.s.primaryId))
         .map((i) => ({ instanceId: i.id, detail: `${i.id} accepts writes beside the primary ${ctx.s.primaryId}`, plan: { action: 'fence', instanceId: i.id } as Plan }));
     },
   },
@@ -227,6 +244,40 @@ export const PROBLEMS: Problem[] = [
             plan: allowed ? ({ action: 'rejoin', instanceId: i.id } as Plan) : noPlan('auto-rejoin is off: POST /api/instances/:id/rejoin'),
           };
         });
+    },
+  },
+  {
+    code: 'SemiSyncMismatch',
+    description: 'The primary waits for semi-sync acks with no healthy replica to give them, or does not wait although one exists: switch waiting.',
+    priority: 88,
+    matches(ctx) {
+      const c = semiSyncChange(ctx.s);
+      if (!c) return [];
+      const detail = c.waitingNow === c.wait ? `waiting on with a semi-sync timeout the primary can reach (${ctx.primary?.semiSync?.timeoutMs ?? '?'} ms)` : `${c.waitingNow ? 'waiting on' : 'waiting off'} but ${c.reason}`;
+      return [{ instanceId: c.instanceId, detail, plan: { action: 'semiSyncWait', instanceId: c.instanceId, on: c.wait, reason: c.raiseTimeout && c.waitingNow ? `timeout raised so it never falls back to async; ${c.reason}` : c.reason } }];
+    },
+  },
+  {
+    code: 'ReplicaSemiSyncOff',
+    description: 'A replica of the primary has the semi-sync replica side off (e.g. restarted without it): it cannot acknowledge; turn it on.',
+    priority: 46,
+    matches(ctx) {
+      if (!ctx.s.policy.semiSync || !ctx.primary?.reachable) return [];
+      return others(ctx)
+        .filter((i) => i.semiSync?.replicaEnabled === false && i.replication !== null && sourceOf(ctx.s, i)?.id === ctx.s.primaryId && ctx.s.quarantined[i.id] === undefined)
+        .map((i) => ({ instanceId: i.id, detail: 'semi-sync replica side off', plan: { action: 'enableSemiSyncReplica', instanceId: i.id } as Plan }));
+    },
+  },
+  {
+    code: 'ReplicaHeartbeatSlow',
+    description: 'A replica asks its source for heartbeats too rarely to tell a hung primary from an idle one: set MASTER_HEARTBEAT_PERIOD.',
+    priority: 45,
+    matches(ctx) {
+      if (!ctx.primary?.reachable) return [];
+      return others(ctx)
+        .filter((i) => i.replication?.ioRunning === 'Yes' && i.receive?.heartbeatPeriodSeconds != null && !heartbeatsShortEnough(i.receive, ctx.s.policy.replicaSilenceMs))
+        .filter((i) => sourceOf(ctx.s, i)?.id === ctx.s.primaryId && ctx.s.quarantined[i.id] === undefined)
+        .map((i) => ({ instanceId: i.id, detail: `heartbeat period ${i.receive!.heartbeatPeriodSeconds} s`, plan: { action: 'setHeartbeatPeriod', instanceId: i.id } as Plan }));
     },
   },
   {

@@ -8,6 +8,16 @@ export interface SemiSyncState {
   /** The source is currently waiting for acks (falls back to async after a timeout). */
   sourceActive: boolean;
   clients: number;
+  /** rpl_semi_sync_master_timeout / rpl_semi_sync_source_timeout (ms), null when unknown. */
+  timeoutMs: number | null;
+}
+
+/** What a replica's IO thread reports receiving from its source (status counters, not SHOW SLAVE STATUS). */
+export interface ReceiveStatus {
+  /** Heartbeat events received from the source (Slave_received_heartbeats). */
+  heartbeats: number | null;
+  /** The heartbeat period the source was asked for (MASTER_HEARTBEAT_PERIOD), seconds. */
+  heartbeatPeriodSeconds: number | null;
 }
 
 export interface InstanceSnapshot {
@@ -32,6 +42,13 @@ export interface InstanceSnapshot {
   /** Manager-clock time (ms) stored in the heartbeat row this instance has applied. */
   heartbeatTs: number | null;
   semiSync: SemiSyncState | null;
+  receive: ReceiveStatus | null;
+  /**
+   * Manager memory: when (manager clock, ms) the probes last saw this replica receive something
+   * from its source (its received GTID position or heartbeat count moved, or its IO thread
+   * (re)connected); null when it is not a replica.
+   */
+  receivedAt: number | null;
   probedAt: number;
 }
 
@@ -42,6 +59,10 @@ export interface AnalysisPolicy {
   maxPromotionLagSeconds: number;
   laggingReplicaSeconds: number;
   autoRejoin: boolean;
+  /** A replica whose IO thread says Yes but received nothing for this long has lost its source. */
+  replicaSilenceMs: number;
+  /** Semi-sync is managed: the primary waits for an ack whenever a healthy replica exists. */
+  semiSync: boolean;
 }
 
 export interface TopologySnapshot {
@@ -62,6 +83,6 @@ export function emptyInstance(id: string, host: string, port: number, priority: 
     reachable: false, consecutiveFailures: 0, firstFailureAt: null, lastError: null,
     serverId: null, readOnly: null, version: null,
     gtidBinlogPos: '', gtidCurrentPos: '', gtidSlavePos: '', gtidBinlogState: '',
-    replication: null, heartbeatTs: null, semiSync: null, probedAt: 0,
+    replication: null, heartbeatTs: null, semiSync: null, receive: null, receivedAt: null, probedAt: 0,
   };
 }

@@ -1,15 +1,19 @@
 // MariaDB 10.x dialect: CHANGE MASTER TO ... MASTER_USE_GTID, SHOW SLAVE STATUS, gtid_* variables.
 import type { ChangeSourceOptions, Flavor, ReplicationStatus } from './types.js';
 import { quote, num, str, ioState } from './sql.js';
+import { SEMI_SYNC_TIMEOUT_MS } from '../analysis/semi-sync.js';
 
 export const mariadb: Flavor = {
   name: 'mariadb',
   variablesSql:
     'SELECT @@server_id AS server_id, @@read_only AS read_only, @@version AS version, @@gtid_binlog_pos AS gtid_binlog_pos, ' +
     '@@gtid_current_pos AS gtid_current_pos, @@gtid_slave_pos AS gtid_slave_pos, @@gtid_binlog_state AS gtid_binlog_state, ' +
-    '@@rpl_semi_sync_master_enabled AS semi_master, @@rpl_semi_sync_slave_enabled AS semi_replica',
+    '@@rpl_semi_sync_master_enabled AS semi_master, @@rpl_semi_sync_slave_enabled AS semi_replica, @@rpl_semi_sync_master_timeout AS semi_timeout',
   replicaStatusSql: 'SHOW SLAVE STATUS',
-  semiSyncStatusSql: "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients', 'Rpl_semi_sync_slave_status')",
+  statusSql: [
+    'SHOW GLOBAL STATUS WHERE Variable_name IN ' +
+      "('Rpl_semi_sync_master_status', 'Rpl_semi_sync_master_clients', 'Rpl_semi_sync_slave_status', 'Slave_received_heartbeats', 'Slave_heartbeat_period')",
+  ],
   parseReplicaStatus(row): ReplicationStatus {
     return {
       sourceHost: str(row['Master_Host']),
@@ -36,6 +40,8 @@ export const mariadb: Flavor = {
   startReplica: 'START SLAVE',
   stopReplica: 'STOP SLAVE',
   stopIoThread: 'STOP SLAVE IO_THREAD',
+  // Default 5 s; 1 s is the least that still kills the dump thread on a live source (0 waits for TCP).
+  beforeStopIoThread: ['SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout=1'],
   resetReplicaAll: 'RESET SLAVE ALL',
   waitForGtid: (position, timeoutSeconds) => ({ sql: 'SELECT MASTER_GTID_WAIT(?, ?) AS r', params: [position, timeoutSeconds] }),
   fence: ['SET GLOBAL read_only=ON'],
@@ -45,7 +51,10 @@ export const mariadb: Flavor = {
     // AFTER_SYNC: no client sees a commit before a replica has it, so a failover loses nothing acknowledged.
     'SET GLOBAL rpl_semi_sync_master_wait_point=AFTER_SYNC',
   ],
-  semiSyncSource: (on) => `SET GLOBAL rpl_semi_sync_master_enabled=${on ? 'ON' : 'OFF'}`,
+  // Waiting on comes with the "never give up" timeout: a primary that falls back to async on its own
+  // acknowledges writes no replica has (SEMI_SYNC_TIMEOUT_MS explains).
+  semiSyncSource: (on) => (on ? `SET GLOBAL rpl_semi_sync_master_timeout=${SEMI_SYNC_TIMEOUT_MS}, GLOBAL rpl_semi_sync_master_enabled=ON` : 'SET GLOBAL rpl_semi_sync_master_enabled=OFF'),
+  heartbeatPeriodSql: (s) => ['STOP SLAVE', `CHANGE MASTER TO MASTER_HEARTBEAT_PERIOD=${s}`, 'START SLAVE'],
   replicaNetTimeoutSql: (s) => `SET GLOBAL slave_net_timeout=${s}`,
   replicaNetTimeoutVar: 'slave_net_timeout',
   semiSyncVars: { source: 'rpl_semi_sync_master_enabled', replica: 'rpl_semi_sync_slave_enabled', waitPoint: 'rpl_semi_sync_master_wait_point' },

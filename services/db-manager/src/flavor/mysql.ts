@@ -2,6 +2,7 @@
 // gtid_executed, super_read_only. Statements only; the test servers here are MariaDB.
 import type { ChangeSourceOptions, Flavor, ReplicationStatus } from './types.js';
 import { quote, num, str, ioState } from './sql.js';
+import { SEMI_SYNC_TIMEOUT_MS } from '../analysis/semi-sync.js';
 
 export const mysql: Flavor = {
   name: 'mysql',
@@ -9,9 +10,15 @@ export const mysql: Flavor = {
   variablesSql:
     'SELECT @@server_id AS server_id, @@read_only AS read_only, @@version AS version, @@gtid_executed AS gtid_binlog_pos, ' +
     '@@gtid_executed AS gtid_current_pos, @@gtid_executed AS gtid_slave_pos, @@gtid_executed AS gtid_binlog_state, ' +
-    '0 AS semi_master, 0 AS semi_replica',
+    '0 AS semi_master, 0 AS semi_replica, NULL AS semi_timeout',
   replicaStatusSql: 'SHOW REPLICA STATUS',
-  semiSyncStatusSql: "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_source_status', 'Rpl_semi_sync_source_clients', 'Rpl_semi_sync_replica_status')",
+  // The semi-sync variables exist only once the plugins are installed: read them as rows, not @@names.
+  statusSql: [
+    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Rpl_semi_sync_source_status', 'Rpl_semi_sync_source_clients', 'Rpl_semi_sync_replica_status')",
+    "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('rpl_semi_sync_source_enabled', 'rpl_semi_sync_replica_enabled', 'rpl_semi_sync_source_timeout')",
+    "SELECT 'Slave_received_heartbeats' AS Variable_name, COUNT_RECEIVED_HEARTBEATS AS Value FROM performance_schema.replication_connection_status WHERE CHANNEL_NAME = '' " +
+      "UNION ALL SELECT 'Slave_heartbeat_period', HEARTBEAT_INTERVAL FROM performance_schema.replication_connection_configuration WHERE CHANNEL_NAME = ''",
+  ],
   parseReplicaStatus(row): ReplicationStatus {
     return {
       sourceHost: str(row['Source_Host']),
@@ -38,6 +45,7 @@ export const mysql: Flavor = {
   startReplica: 'START REPLICA',
   stopReplica: 'STOP REPLICA',
   stopIoThread: 'STOP REPLICA IO_THREAD',
+  beforeStopIoThread: [],
   resetReplicaAll: 'RESET REPLICA ALL',
   waitForGtid: (position, timeoutSeconds) => ({ sql: 'SELECT WAIT_FOR_EXECUTED_GTID_SET(?, ?) AS r', params: [position, timeoutSeconds] }),
   // super_read_only also stops users with SUPER/CONNECTION_ADMIN, which read_only alone lets through.
@@ -49,7 +57,9 @@ export const mysql: Flavor = {
     'SET GLOBAL rpl_semi_sync_replica_enabled=ON',
     'SET GLOBAL rpl_semi_sync_source_wait_point=AFTER_SYNC',
   ],
-  semiSyncSource: (on) => `SET GLOBAL rpl_semi_sync_source_enabled=${on ? 'ON' : 'OFF'}`,
+  semiSyncSource: (on) => (on ? `SET GLOBAL rpl_semi_sync_source_timeout=${SEMI_SYNC_TIMEOUT_MS}, GLOBAL rpl_semi_sync_source_enabled=ON` : 'SET GLOBAL rpl_semi_sync_source_enabled=OFF'),
+  // MySQL 8 changes the heartbeat period with only the IO thread stopped; the applier keeps going.
+  heartbeatPeriodSql: (s) => ['STOP REPLICA IO_THREAD', `CHANGE REPLICATION SOURCE TO SOURCE_HEARTBEAT_PERIOD=${s}`, 'START REPLICA IO_THREAD'],
   replicaNetTimeoutSql: (s) => `SET GLOBAL replica_net_timeout=${s}`,
   replicaNetTimeoutVar: 'replica_net_timeout',
   semiSyncVars: { source: 'rpl_semi_sync_source_enabled', replica: 'rpl_semi_sync_replica_enabled', waitPoint: 'rpl_semi_sync_source_wait_point' },

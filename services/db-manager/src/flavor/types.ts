@@ -31,15 +31,24 @@ export interface ReplicationStatus {
 
 export interface Flavor {
   readonly name: 'mariadb' | 'mysql';
-  /** One row: server_id, read_only, version, gtid_binlog_pos, gtid_current_pos, gtid_slave_pos, gtid_binlog_state, semi_master, semi_replica. */
+  /** One row: server_id, read_only, version, gtid_binlog_pos, gtid_current_pos, gtid_slave_pos, gtid_binlog_state, semi_master, semi_replica, semi_timeout. */
   readonly variablesSql: string;
   readonly replicaStatusSql: string;
-  readonly semiSyncStatusSql: string;
+  /**
+   * Status queries, each returning Variable_name/Value rows: semi-sync state (Rpl_semi_sync_*) and
+   * what the IO thread received (slave_received_heartbeats, slave_heartbeat_period).
+   */
+  readonly statusSql: readonly string[];
   parseReplicaStatus(row: Record<string, unknown>): ReplicationStatus;
   changeSource(o: ChangeSourceOptions): string;
   readonly startReplica: string;
   readonly stopReplica: string;
   readonly stopIoThread: string;
+  /**
+   * Run before stopping an IO thread whose source may hang: a MariaDB semi-sync replica connects to
+   * its source to kill its dump thread on stop and waits rpl_semi_sync_slave_kill_conn_timeout for it.
+   */
+  readonly beforeStopIoThread: string[];
   readonly resetReplicaAll: string;
   /** Waits until the GTID set/position is applied; the query returns one row with column r = 0 on success. */
   waitForGtid(position: string, timeoutSeconds: number): { sql: string; params: unknown[] };
@@ -53,6 +62,8 @@ export interface Flavor {
    * enabled source side makes the applier wait for acks nobody sends (AFTER_SYNC).
    */
   semiSyncSource(on: boolean): string;
+  /** Sets the heartbeat period a replica asks its source for (the replication threads are restarted). */
+  heartbeatPeriodSql(seconds: number): string[];
   readonly replicaNetTimeoutSql: (seconds: number) => string;
   /** Variable names read back to keep bootstrap idempotent. */
   readonly replicaNetTimeoutVar: string;

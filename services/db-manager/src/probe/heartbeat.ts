@@ -34,35 +34,58 @@ export class HeartbeatWriter {
     this.paused = false;
   }
 
+  /**
+   * Stops writing without waiting: for a failover, where a write in flight may hang on the dead or
+   * hung primary for the whole statement timeout. Its connection is dropped; whatever it did on the
+   * old primary is that instance's errant transaction (it is fenced and reported).
+   */
+  abandon(): void {
+    this.paused = true;
+    this.generation++;
+    this.inFlight = false;
+    this.drop();
+  }
+
+  private generation = 0;
+
   /** Writes one heartbeat on the given primary unless the previous write is still waiting (semi-sync ack). */
   beat(primary: Target, now: number): void {
     if (this.inFlight || this.paused) return;
     this.inFlight = true;
-    this.current = this.write(primary, now).finally(() => (this.inFlight = false));
+    const generation = this.generation;
+    this.current = this.write(primary, now).finally(() => {
+      if (generation === this.generation) this.inFlight = false;
+    });
   }
 
   private async write(primary: Target, now: number): Promise<void> {
+    const generation = this.generation;
     try {
       if (this.target?.id !== primary.id) {
         this.drop();
         this.target = primary;
       }
-      this.conn ??= await openConnection(primary, this.creds, this.timeoutMs);
+      if (!this.conn) {
+        const fresh = await openConnection(primary, this.creds, this.timeoutMs);
+        if (generation !== this.generation) return void fresh.destroy(); // abandoned while connecting
+        this.conn = fresh;
+      }
+      const conn = this.conn;
       // Never on a fenced instance: the manager's user bypasses read_only, and a heartbeat landing on
       // an old primary after it was fenced would be an errant transaction.
       const sql = `INSERT INTO ${HEARTBEAT_TABLE} (id, ts, server_id) SELECT 1, ?, @@server_id FROM DUAL WHERE @@global.read_only = 0 ON DUPLICATE KEY UPDATE ts=VALUES(ts), server_id=VALUES(server_id)`;
       try {
-        await run(this.conn, sql, [now], 15_000);
+        await run(conn, sql, [now], 15_000);
       } catch (err) {
         const errno = (err as { errno?: number }).errno;
         if (errno !== 1146 && errno !== 1049) throw err;
-        for (const s of CREATE_META_SQL) await run(this.conn, s, [], 15_000);
-        await run(this.conn, sql, [now], 15_000);
+        for (const s of CREATE_META_SQL) await run(conn, s, [], 15_000);
+        await run(conn, sql, [now], 15_000);
       }
       this.lastError = null;
     } catch (err) {
       this.lastError = errorText(err);
-      this.drop();
+      if (generation === this.generation) this.drop(); // an abandoned write's connection is gone already
     }
   }
 

@@ -6,7 +6,13 @@ import type { InstanceSnapshot, SemiSyncState } from '../analysis/snapshot.js';
 import { errorText, openConnection, run, withDeadline, type Connection, type Credentials, type Target } from './connection.js';
 import { HEARTBEAT_TABLE } from './heartbeat.js';
 
-export type ProbeResult = Omit<InstanceSnapshot, 'consecutiveFailures' | 'firstFailureAt' | 'priority'>;
+export type ProbeResult = Omit<InstanceSnapshot, 'consecutiveFailures' | 'firstFailureAt' | 'priority' | 'receivedAt'>;
+type ReadResult = Omit<ProbeResult, 'id' | 'host' | 'port' | 'reachable' | 'lastError' | 'probedAt'>;
+
+function connectionClosed(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; fatal?: boolean };
+  return e.code === 'PROTOCOL_CONNECTION_LOST' || e.code === 'ECONNRESET' || e.code === 'EPIPE' || /closed state/.test(e.message ?? '');
+}
 
 export class InstanceProbe {
   private conn: Connection | undefined;
@@ -30,12 +36,28 @@ export class InstanceProbe {
       this.drop();
       return {
         ...base, reachable: false, lastError: errorText(err), serverId: null, readOnly: null, version: null,
-        gtidBinlogPos: '', gtidCurrentPos: '', gtidSlavePos: '', gtidBinlogState: '', replication: null, heartbeatTs: null, semiSync: null, probedAt: now(),
+        gtidBinlogPos: '', gtidCurrentPos: '', gtidSlavePos: '', gtidBinlogState: '', replication: null, heartbeatTs: null, semiSync: null, receive: null, probedAt: now(),
       };
     }
   }
 
-  private async read(): Promise<Omit<ProbeResult, 'id' | 'host' | 'port' | 'reachable' | 'lastError' | 'probedAt'>> {
+  /**
+   * A kept connection that turns out closed (killed by a fence, wait_timeout) says nothing about the
+   * server: ask again once on a fresh one. A timeout is never retried, so a hung server still fails
+   * within one probe timeout.
+   */
+  private async read(): Promise<ReadResult> {
+    const reused = this.conn !== undefined;
+    try {
+      return await this.readOnce();
+    } catch (err) {
+      if (!reused || !connectionClosed(err)) throw err;
+      this.drop();
+      return this.readOnce();
+    }
+  }
+
+  private async readOnce(): Promise<ReadResult> {
     this.conn ??= await openConnection(this.target, this.creds, this.timeoutMs);
     const c = this.conn;
     const t = this.timeoutMs;
@@ -44,8 +66,22 @@ export class InstanceProbe {
     const version = String(v['version'] ?? '');
     if (this.flavorSetting === 'auto') this.flavor = flavorFor('auto', version);
     const status = await run(c, this.flavor.replicaStatusSql, [], t);
-    const semiRows = await run<{ Variable_name: string; Value: string }>(c, this.flavor.semiSyncStatusSql, [], t);
-    const semiStatus = new Map(semiRows.map((r) => [r.Variable_name.toLowerCase(), String(r.Value)]));
+    const statusRows: Array<{ Variable_name: string; Value: unknown }> = [];
+    for (const sql of this.flavor.statusSql) {
+      try {
+        statusRows.push(...(await run<{ Variable_name: string; Value: unknown }>(c, sql, [], t)));
+      } catch (err) {
+        // A server that refuses one status query (MySQL with performance_schema off) still answered:
+        // those figures are unknown. Timeouts and lost connections have no SQL state and fail the probe.
+        if ((err as { sqlState?: string }).sqlState === undefined) throw err;
+      }
+    }
+    const semiStatus = new Map(statusRows.map((r) => [r.Variable_name.toLowerCase(), String(r.Value ?? '')]));
+    const numberOf = (name: string): number | null => {
+      const x = semiStatus.get(name);
+      return x === undefined || x === '' || !Number.isFinite(Number(x)) ? null : Number(x);
+    };
+    const on = (name: string): boolean => ['ON', '1'].includes(semiStatus.get(name)?.toUpperCase() ?? '');
     let heartbeatTs: number | null = null;
     try {
       const [hb] = await run(c, `SELECT ts FROM ${HEARTBEAT_TABLE} WHERE id=1`, [], t);
@@ -55,11 +91,13 @@ export class InstanceProbe {
       if (errno !== 1146 && errno !== 1049) throw err; // no heartbeat table yet is fine
     }
     const semiSync: SemiSyncState = {
-      sourceEnabled: Number(v['semi_master']) === 1,
-      replicaEnabled: Number(v['semi_replica']) === 1,
+      sourceEnabled: Number(v['semi_master']) === 1 || on('rpl_semi_sync_source_enabled'),
+      replicaEnabled: Number(v['semi_replica']) === 1 || on('rpl_semi_sync_replica_enabled'),
       sourceActive: [...semiStatus].some(([k, val]) => /semi_sync_(master|source)_status/.test(k) && val.toUpperCase() === 'ON'),
       clients: Number([...semiStatus].find(([k]) => /semi_sync_(master|source)_clients/.test(k))?.[1] ?? 0),
+      timeoutMs: v['semi_timeout'] !== null && v['semi_timeout'] !== undefined ? Number(v['semi_timeout']) : numberOf('rpl_semi_sync_source_timeout'),
     };
+    const replication = status[0] ? this.flavor.parseReplicaStatus(status[0]) : null;
     return {
       serverId: Number(v['server_id']),
       readOnly: Number(v['read_only']) === 1,
@@ -68,9 +106,10 @@ export class InstanceProbe {
       gtidCurrentPos: String(v['gtid_current_pos'] ?? ''),
       gtidSlavePos: String(v['gtid_slave_pos'] ?? ''),
       gtidBinlogState: String(v['gtid_binlog_state'] ?? ''),
-      replication: status[0] ? this.flavor.parseReplicaStatus(status[0]) : null,
+      replication,
       heartbeatTs,
       semiSync,
+      receive: replication ? { heartbeats: numberOf('slave_received_heartbeats'), heartbeatPeriodSeconds: numberOf('slave_heartbeat_period') } : null,
     };
   }
 

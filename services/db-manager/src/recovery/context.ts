@@ -18,8 +18,13 @@ export interface RecoveryContext {
 }
 
 export const REPLICA_CONNECT_RETRY_SECONDS = 1;
-/** Replicas notice a silent primary after this (the source sends heartbeats at half of it). */
+/** A replica's IO thread reconnects after this much silence from its source. */
 export const REPLICA_NET_TIMEOUT_SECONDS = 4;
+/**
+ * The source sends a heartbeat event after this much idle time, so a replica that received nothing
+ * for two periods has lost it (analysis/freshness.ts), long before slave_net_timeout says so.
+ */
+export const HEARTBEAT_PERIOD_SECONDS = 1;
 
 export function changeSourceTo(ctx: RecoveryContext, source: Target, gtidMode: 'slave_pos' | 'current_pos'): string {
   return ctx.flavor.changeSource({
@@ -29,7 +34,7 @@ export function changeSourceTo(ctx: RecoveryContext, source: Target, gtidMode: '
     password: ctx.replication.password,
     gtidMode,
     connectRetrySeconds: REPLICA_CONNECT_RETRY_SECONDS,
-    heartbeatPeriodSeconds: REPLICA_NET_TIMEOUT_SECONDS / 2,
+    heartbeatPeriodSeconds: HEARTBEAT_PERIOD_SECONDS,
   });
 }
 
