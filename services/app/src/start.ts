@@ -95,6 +95,8 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
     maxReplicaLagSeconds: config.maxReplicaLagSeconds,
     readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
     failoverWaitMs: options.failoverWaitMs ?? 2000,
+    connectTimeoutMs: config.mysqlConnectTimeoutMs,
+    writeTimeoutMs: config.writeTimeoutMs,
     probeIntervalMs: options.probeIntervalMs ?? 1000,
     hooks: {
       onRead: (target) => metrics.dbReads.inc({ target }),
@@ -110,14 +112,11 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
   await waitReady(redis, 3000);
 
   const onTopologyChange = new Set<() => void>();
-  const follower = new TopologyFollower(
-    redis,
-    subscriber,
-    db,
-    logger,
-    () => onTopologyChange.forEach((f) => f()),
-    (result) => metrics.topologyMessages.inc({ result }),
-  );
+  const follower = new TopologyFollower(redis, subscriber, db, logger, {
+    onChange: () => onTopologyChange.forEach((f) => f()),
+    onMessage: (result) => metrics.topologyMessages.inc({ result }),
+    writeStopAfterSilenceMs: config.writeStopAfterRedisSilenceMs,
+  });
   await follower.start();
 
   const users = new Users(db);

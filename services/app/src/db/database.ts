@@ -2,10 +2,10 @@
 // Writes go to the primary (retried once on a new primary when that cannot duplicate them); reads
 // go to a healthy replica within the lag bound, waiting for a session's last write when asked.
 import mysql from 'mysql2/promise';
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
 import { withTimeout, wrap, type Sql } from './sql.js';
 import type { Logger } from '@dramble/lib';
-import { DatabaseUnavailableError, PrimaryUnavailableError, isConnectionError, isReadOnlyError } from './errors.js';
+import { DatabaseUnavailableError, PrimaryUnavailableError, TopologyUnknownError, WriteOutcomeUnknownError, isConnectionError, isReadOnlyError } from './errors.js';
 import { endpointKey, shouldApply, type Endpoint, type Topology } from './topology.js';
 import type { Credentials } from './mysql-url.js';
 
@@ -27,6 +27,10 @@ export interface DatabaseOptions {
   readYourWritesTimeoutMs: number;
   /** How long a write that lost its primary waits for a new topology before failing with 503. */
   failoverWaitMs?: number;
+  /** Bound on opening a connection (TCP plus handshake): a partitioned or hung host fails fast. Default 2000. */
+  connectTimeoutMs?: number;
+  /** Bound on each statement of a write, COMMIT included, and on probes. Default 5000. */
+  writeTimeoutMs?: number;
   probeIntervalMs?: number;
   hooks?: DatabaseHooks;
 }
@@ -46,6 +50,10 @@ export class Database {
   private probeTimer: NodeJS.Timeout | undefined;
   private readonly epochWaiters = new Set<() => void>();
   private closed = false;
+  /** When the topology source (Redis) last answered; writes stop once it is silent too long. */
+  private topologyHeardAt: number | undefined;
+  private writeStopAfterSilenceMs = 0;
+  private silenceLogged = false;
 
   constructor(private readonly options: DatabaseOptions) {
     this.configured = { epoch: -1, primary: options.primary, replicas: options.replicas };
@@ -58,6 +66,38 @@ export class Database {
 
   get publishedTopology(): Topology | undefined {
     return this.published;
+  }
+
+  private get connectTimeoutMs(): number {
+    return this.options.connectTimeoutMs ?? 2000;
+  }
+
+  private get writeTimeoutMs(): number {
+    return this.options.writeTimeoutMs ?? 5000;
+  }
+
+  /**
+   * From now on writes need word from the topology source at least every `ms` (0: never stop).
+   * Called by the topology follower; a Database without one (the CLI) writes to its configured primary.
+   */
+  requireTopologyHeartbeat(ms: number): void {
+    this.writeStopAfterSilenceMs = ms;
+  }
+
+  /** The topology source answered (a read of the key, even an empty one, or a channel message). */
+  noteTopologyHeard(at = Date.now()): void {
+    if (this.silenceLogged) this.options.logger.info('topology source answers again; writes resume');
+    this.silenceLogged = false;
+    this.topologyHeardAt = at;
+  }
+
+  /** Why writes are refused because the topology may be out of date, or null when they may go ahead. */
+  topologyStale(now = Date.now()): TopologyUnknownError | null {
+    const bound = this.writeStopAfterSilenceMs;
+    if (bound <= 0) return null;
+    if (this.topologyHeardAt === undefined) return new TopologyUnknownError(null, bound);
+    const silent = now - this.topologyHeardAt;
+    return silent > bound ? new TopologyUnknownError(silent, bound) : null;
   }
 
   /** True while writes cannot succeed: the primary is unreachable or none is published. */
@@ -94,7 +134,7 @@ export class Database {
       pool = mysql.createPool({
         host: e.host, port: e.port, user, password, database,
         connectionLimit: 10, maxIdle: 4, idleTimeout: 30_000, queueLimit: 200,
-        connectTimeout: 2000, enableKeepAlive: true, charset: 'utf8mb4_unicode_ci', dateStrings: false, timezone: 'Z',
+        connectTimeout: this.connectTimeoutMs, enableKeepAlive: true, charset: 'utf8mb4_unicode_ci', dateStrings: false, timezone: 'Z',
         // Statements go through query() (parameters escaped client-side), never execute(), so the
         // per-connection prepared-statement cache stays empty; at mysql2's default size (16,000)
         // its preallocated arrays still cost ~0.5 MB per connection.
@@ -111,7 +151,39 @@ export class Database {
   async pingPrimary(): Promise<void> {
     const p = this.topology.primary;
     if (!p) throw new PrimaryUnavailableError(null);
-    await withTimeout(wrap(this.pool(p)).rows('SELECT 1'), 2000);
+    await this.timedRows(p, 'SELECT 1', Math.min(2000, this.writeTimeoutMs));
+  }
+
+  /**
+   * A connection from `e`'s pool within the connect bound (the pool may also be full of
+   * connections stuck on a hung server). A connection that arrives after the deadline goes back.
+   */
+  private async acquire(e: Endpoint, ms: number): Promise<PoolConnection> {
+    const pending = this.pool(e).getConnection();
+    try {
+      return await withTimeout(pending, ms, `connect ETIMEDOUT: no connection to ${endpointKey(e)} within ${ms} ms`);
+    } catch (err) {
+      pending.then((c) => c.release(), () => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * One statement on its own connection with a client-side timeout. A connection that timed out
+   * or broke is destroyed: mysql2 keeps the unanswered command queued on it, so returned to the
+   * pool it would stall every later statement (probes of a SIGSTOPped server would use up the pool).
+   */
+  private async timedRows<T>(e: Endpoint, sql: string, ms: number): Promise<T[]> {
+    const conn = await this.acquire(e, Math.max(this.connectTimeoutMs, ms));
+    try {
+      const rows = await wrap(conn, ms).rows<T>(sql);
+      conn.release();
+      return rows;
+    } catch (err) {
+      if (isConnectionError(err)) conn.destroy();
+      else conn.release();
+      throw err;
+    }
   }
 
   /** Connections in use and idle per pool, for /metrics. */
@@ -206,24 +278,34 @@ export class Database {
    * have changed anything, so it is retried once when a new primary is (or soon gets) published.
    */
   async write<T>(fn: (sql: Sql) => Promise<T>): Promise<{ result: T; gtid: string | null }> {
+    this.assertTopologyFresh();
     const epoch = this.topology.epoch;
     try {
       return await this.writeOnce(fn);
     } catch (e) {
-      const { err, safe } = e as WriteFailure;
       if (!(e instanceof WriteFailure)) throw e;
-      if (!safe) throw new PrimaryUnavailableError(this.primaryName(), err);
+      const { err, safe } = e;
+      if (!safe) throw new WriteOutcomeUnknownError(this.primaryName(), err);
       if (this.topology.epoch === epoch && !(await this.waitForEpochAfter(epoch, this.options.failoverWaitMs ?? 2000))) {
         throw new PrimaryUnavailableError(this.primaryName(), err);
       }
+      this.assertTopologyFresh();
       this.options.logger.info({ epoch: this.topology.epoch }, 'retrying write on the new primary');
       try {
         return await this.writeOnce(fn);
       } catch (e2) {
-        if (e2 instanceof WriteFailure) throw new PrimaryUnavailableError(this.primaryName(), e2.err);
+        if (e2 instanceof WriteFailure) throw e2.safe ? new PrimaryUnavailableError(this.primaryName(), e2.err) : new WriteOutcomeUnknownError(this.primaryName(), e2.err);
         throw e2;
       }
     }
+  }
+
+  private assertTopologyFresh(): void {
+    const stale = this.topologyStale();
+    if (!stale) return;
+    if (!this.silenceLogged) this.options.logger.warn({ err: stale.message }, 'refusing writes until the topology source answers');
+    this.silenceLogged = true;
+    throw stale;
   }
 
   private primaryName(): string | null {
@@ -236,42 +318,48 @@ export class Database {
     if (!primary) throw new WriteFailure(new PrimaryUnavailableError(null), true);
     let conn: PoolConnection;
     try {
-      conn = await this.pool(primary).getConnection();
+      conn = await this.acquire(primary, Math.max(this.connectTimeoutMs, this.writeTimeoutMs));
     } catch (err) {
       if (isConnectionError(err)) this.primaryFailed = true;
       throw new WriteFailure(err, true);
     }
+    // Every statement, COMMIT included, is bounded: a hung primary must not hold the request.
+    const sql = wrap(conn, this.writeTimeoutMs);
     let phase: 'body' | 'commit' = 'body';
     try {
-      await conn.query('START TRANSACTION');
-      const result = await fn(wrap(conn));
+      await sql.exec('START TRANSACTION');
+      const result = await fn(sql);
       phase = 'commit';
-      await conn.query('COMMIT');
-      let gtid: string | null = null;
-      try {
-        const [rows] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
-        gtid = rows[0]?.['g'] ? String(rows[0]['g']) : null;
-      } catch {
-        gtid = null; // MySQL has no @@last_gtid; such sessions read from the primary instead
-      }
+      await sql.exec('COMMIT');
       this.primaryFailed = false;
-      return { result, gtid };
+      return { result, gtid: await this.lastGtid(conn, sql) };
     } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
       if (isConnectionError(err)) {
-        this.primaryFailed = true;
+        // Destroyed, never released: a timed-out statement stays queued on the connection, and
+        // ROLLBACK behind it would wait as long. The server rolls back an open transaction itself.
         conn.destroy();
+        this.primaryFailed = true;
         // Lost during COMMIT: the write may or may not have happened, so it is not repeated.
         throw new WriteFailure(err, phase === 'body');
       }
+      await sql.exec('ROLLBACK').catch(() => undefined);
+      conn.release();
       if (isReadOnlyError(err)) throw new WriteFailure(err, true);
       throw err;
-    } finally {
-      try {
-        conn.release();
-      } catch {
-        /* destroyed */
-      }
+    }
+  }
+
+  /** The committed write's GTID (null on MySQL, which has no @@last_gtid: such sessions read from the primary). Releases `conn`. */
+  private async lastGtid(conn: PoolConnection, sql: Sql): Promise<string | null> {
+    try {
+      const rows = await sql.rows<{ g: unknown }>('SELECT @@last_gtid AS g');
+      conn.release();
+      return rows[0]?.g ? String(rows[0].g) : null;
+    } catch (err) {
+      // The write is committed either way; only the connection may be unusable.
+      if (isConnectionError(err)) conn.destroy();
+      else conn.release();
+      return null;
     }
   }
 
@@ -304,7 +392,7 @@ export class Database {
     if (t.primary) {
       const primary = t.primary;
       tasks.push(
-        withTimeout(wrap(this.pool(primary)).rows('SELECT 1'), 2000).then(
+        this.timedRows(primary, 'SELECT 1', 2000).then(
           () => {
             if (this.topology.primary === primary) this.primaryFailed = false;
           },
@@ -316,7 +404,7 @@ export class Database {
     }
     for (const r of t.replicas) {
       tasks.push(
-        withTimeout(wrap(this.pool(r)).rows<Record<string, unknown>>('SHOW SLAVE STATUS'), 2000).then(
+        this.timedRows<Record<string, unknown>>(r, 'SHOW SLAVE STATUS', 2000).then(
           (rows) => {
             const row = rows[0];
             if (!row) return this.markReplica(r, { ok: false, lag: null }); // not replicating at all

@@ -1,0 +1,100 @@
+// Writes under faults the app cannot see coming: a hung primary (SIGSTOPped mariadbd), a statement
+// stuck on a lock, a silent Redis (so a failover could go unheard), and late, older topology epochs.
+// Reads must go on throughout; writes must answer 503 with Retry-After within their bounds.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { Redis } from 'ioredis';
+import type { AppHandle } from '@dramble/app';
+import { TOPOLOGY_CHANNEL, TOPOLOGY_KEY } from '@dramble/app';
+import { apiToken, eventually, metricValue, startStack, startTestApp, type Stack } from './helpers.js';
+
+const WRITE_TIMEOUT_MS = 1500;
+const CONNECT_TIMEOUT_MS = 1000;
+const FAILOVER_WAIT_MS = 300;
+const SILENCE_MS = 2000;
+// Room for a loaded 2-core machine on top of the bounds under test.
+const MARGIN_MS = 2000;
+
+describe('writes under faults', () => {
+  let stack: Stack;
+  let app: AppHandle;
+  let token: string;
+  const auth = (): Record<string, string> => ({ Authorization: `Bearer ${token}` });
+
+  before(async () => {
+    stack = await startStack();
+    app = await startTestApp(
+      stack,
+      'writefaults',
+      ['--write-timeout-ms', String(WRITE_TIMEOUT_MS), '--mysql-connect-timeout-ms', String(CONNECT_TIMEOUT_MS), '--write-stop-after-redis-silence-ms', String(SILENCE_MS)],
+      { failoverWaitMs: FAILOVER_WAIT_MS },
+    );
+    token = await apiToken(app);
+    await stack.cluster.sync();
+  });
+  after(async () => {
+    await app?.close();
+    await stack?.destroy();
+  });
+
+  describe('when the primary hangs (SIGSTOP)', () => {
+    it('answers a write 503 with Retry-After within the write timeout, keeps reading, and writes again after SIGCONT', async () => {
+      // A pooled connection is idle now (the token was just written): the hang is met mid-session.
+      await request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'Before the hang', slug: 'before-hang' }).expect(201);
+      await stack.cluster.sync();
+      const pid = stack.cluster.primary.pid;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        const started = Date.now();
+        const res = await request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'During the hang', slug: 'during-hang' });
+        const took = Date.now() - started;
+        assert.equal(res.status, 503, res.text);
+        assert.ok(Number(res.headers['retry-after']) > 0, 'Retry-After is set');
+        assert.ok(took < Math.max(WRITE_TIMEOUT_MS, CONNECT_TIMEOUT_MS) + FAILOVER_WAIT_MS + MARGIN_MS, `answered in ${took} ms`);
+
+        // A second write, now on a new connection to the hung server: the connect bound ends it.
+        const started2 = Date.now();
+        const res2 = await request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'During the hang 2', slug: 'during-hang-2' });
+        assert.equal(res2.status, 503, res2.text);
+        assert.ok(Date.now() - started2 < Math.max(WRITE_TIMEOUT_MS, CONNECT_TIMEOUT_MS) + FAILOVER_WAIT_MS + MARGIN_MS, `second write answered in ${Date.now() - started2} ms`);
+
+        // Reads come from the replica meanwhile.
+        const read = await request(app.server).get('/api/v1/posts/before-hang').set(auth()).expect(200);
+        assert.equal(read.body.title, 'Before the hang');
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      // The pool is not left holding stalled connections: writes work again once it wakes.
+      await eventually(
+        async () => (await request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'After the hang', slug: 'after-hang' })).status === 201,
+        'a write to succeed after SIGCONT',
+      );
+      // The timed-out writes never committed: their connections were dropped before COMMIT.
+      const rows = await stack.cluster.primary.query<Array<{ slug: string }>>("SELECT slug FROM writefaults.content WHERE slug LIKE 'during-hang%'");
+      assert.deepEqual(rows, []);
+    });
+  });
+
+  describe('when a write statement waits on a lock', () => {
+    it('gives up after the write timeout with 503 and leaves the row as it was', async () => {
+      const row = await request(app.server).get('/api/v1/posts/after-hang').set(auth()).expect(200);
+      const locker = await stack.cluster.primary.connect('writefaults');
+      try {
+        await locker.query('START TRANSACTION');
+        await locker.query('SELECT id FROM content WHERE slug = ? FOR UPDATE', ['after-hang']);
+        const started = Date.now();
+        const res = await request(app.server).patch('/api/v1/posts/after-hang').set(auth()).send({ title: 'Locked out', version: row.body.version });
+        assert.equal(res.status, 503, res.text);
+        assert.ok(Number(res.headers['retry-after']) > 0);
+        assert.ok(Date.now() - started < WRITE_TIMEOUT_MS + FAILOVER_WAIT_MS + MARGIN_MS, `answered in ${Date.now() - started} ms`);
+      } finally {
+        await locker.query('ROLLBACK');
+        await locker.end();
+      }
+      const now = await request(app.server).get('/api/v1/posts/after-hang').set(auth()).expect(200);
+      assert.equal(now.body.title, 'After the hang');
+      await request(app.server).patch('/api/v1/posts/after-hang').set(auth()).send({ title: 'Unlocked', version: row.body.version }).expect(200);
+    });
+  });
+});
