@@ -11,6 +11,7 @@ import { latestVersion, migrate, schemaVersion } from './db/migrate.js';
 import { parseMysqlUrl } from './db/mysql-url.js';
 import { TopologyFollower } from './db/topology-follower.js';
 import { ContentRepo } from './content/repo.js';
+import { IdempotencyStore } from './db/idempotency.js';
 import { Users, UserExistsError } from './auth/users.js';
 import { Sessions } from './auth/sessions.js';
 import { LoginLimiter, type LoginLimits, DEFAULT_LOGIN_LIMITS } from './auth/login-limiter.js';
@@ -143,6 +144,9 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
     db,
     redis,
     content: new ContentRepo(db),
+    // A claim outlives a normal slow write (a few statement timeouts and the failover wait) before a retry may take it
+    // over; correctness does not rest on it, since a write completes only a claim it still owns.
+    idempotency: new IdempotencyStore(db, config.idempotencyKeyTtlSeconds, Math.ceil((3 * config.writeTimeoutMs + (options.failoverWaitMs ?? 2000)) / 1000) + 1),
     users,
     sessions: new Sessions(redis),
     limiter: new LoginLimiter(redis, options.loginLimits ?? DEFAULT_LOGIN_LIMITS),
