@@ -97,4 +97,85 @@ describe('writes under faults', () => {
       await request(app.server).patch('/api/v1/posts/after-hang').set(auth()).send({ title: 'Unlocked', version: row.body.version }).expect(200);
     });
   });
+
+  describe('when Redis goes silent', () => {
+    it('stops writes with 503 and Retry-After after the bound, keeps reading, and writes again when Redis answers', async () => {
+      const pid = stack.redis.pid;
+      let n = 0;
+      const write = () => request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'While Redis is silent', slug: `redis-silent-${++n}` });
+      process.kill(pid, 'SIGSTOP');
+      const stopped = Date.now();
+      let refused: request.Response | undefined;
+      try {
+        refused = await eventually(async () => {
+          const res = await write();
+          return res.status === 503 ? res : undefined;
+        }, 'writes to stop');
+        const took = Date.now() - stopped;
+        // The bound, plus one Redis command timeout (1 s) of the request itself, plus the margin.
+        assert.ok(took < SILENCE_MS + 1000 + MARGIN_MS, `writes stopped after ${took} ms`);
+        assert.ok(Number(refused.headers['retry-after']) > 0);
+        assert.equal(refused.body.error, 'read-only');
+        // Every write from now on is refused, not just one.
+        assert.equal((await write()).status, 503);
+        // Reads go on from MySQL.
+        const read = await request(app.server).get('/api/v1/posts/after-hang').set(auth()).expect(200);
+        assert.equal(read.body.slug, 'after-hang');
+        await request(app.server).get('/posts/the-hardware').expect(200);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      await eventually(async () => (await write()).status === 201, 'writes to resume once Redis answers');
+    });
+  });
+
+  describe('topology epochs', () => {
+    let publisher: Redis;
+    before(() => {
+      publisher = new Redis(stack.redis.url);
+    });
+    after(() => publisher?.disconnect());
+    const topology = (epoch: number, primaryPort: number): string =>
+      JSON.stringify({ epoch, primary: { id: 'db', host: '127.0.0.1', port: primaryPort }, replicas: [{ id: 'db-r', host: '127.0.0.1', port: stack.cluster.replicas[0]!.port, lagSeconds: 0 }] });
+    // A port nothing listens on: a write sent there would fail, so a 201 proves it went to the real primary.
+    const deadPort = (): number => stack.cluster.replicas[0]!.port + 7;
+    const ignored = (a: AppHandle): Promise<number> => metricValue(a, 'dramble_app_topology_messages_total', { result: 'ignored' });
+
+    it('ignores an older epoch published on the channel after a newer one', async () => {
+      await publisher.set(TOPOLOGY_KEY, topology(5, stack.cluster.primary.port));
+      await publisher.publish(TOPOLOGY_CHANNEL, topology(5, stack.cluster.primary.port));
+      await eventually(() => app.db.topology.epoch === 5, 'epoch 5 to be followed');
+      const before = await ignored(app);
+      await publisher.publish(TOPOLOGY_CHANNEL, topology(3, deadPort()));
+      await eventually(async () => (await ignored(app)) > before, 'the older epoch to be seen and ignored');
+      assert.equal(app.db.topology.epoch, 5);
+      assert.equal(app.db.topology.primary?.port, stack.cluster.primary.port);
+      await request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'Epoch 5', slug: 'epoch-5' }).expect(201);
+    });
+
+    it('ignores an older epoch found in the key when it re-reads it (after a reconnect, and every few seconds)', async () => {
+      await publisher.set(TOPOLOGY_KEY, topology(4, deadPort()));
+      const before = await ignored(app);
+      // Drop the app's subscriber connection: on reconnect it re-reads the key.
+      await publisher.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await eventually(async () => (await ignored(app)) > before, 'the re-read to see the older epoch');
+      assert.equal(app.db.topology.epoch, 5);
+      await request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'Still epoch 5', slug: 'still-epoch-5' }).expect(201);
+    });
+
+    it('starts from the epoch in the key and then ignores older ones', async () => {
+      await publisher.set(TOPOLOGY_KEY, topology(9, stack.cluster.primary.port));
+      const second = await startTestApp(stack, 'writefaults', [], { failoverWaitMs: FAILOVER_WAIT_MS });
+      try {
+        assert.equal(second.db.topology.epoch, 9);
+        const before = await ignored(second);
+        await publisher.publish(TOPOLOGY_CHANNEL, topology(8, deadPort()));
+        await eventually(async () => (await ignored(second)) > before, 'the older epoch to be ignored');
+        assert.equal(second.db.topology.epoch, 9);
+        assert.equal(second.db.topology.primary?.port, stack.cluster.primary.port);
+      } finally {
+        await second.close();
+      }
+    });
+  });
 });
