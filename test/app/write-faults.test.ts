@@ -4,6 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
+import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import type { AppHandle } from '@dramble/app';
 import { TOPOLOGY_CHANNEL, TOPOLOGY_KEY } from '@dramble/app';
@@ -105,12 +106,11 @@ describe('writes under faults', () => {
       const write = () => request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'While Redis is silent', slug: `redis-silent-${++n}` });
       process.kill(pid, 'SIGSTOP');
       const stopped = Date.now();
-      let refused: request.Response | undefined;
       try {
-        refused = await eventually(async () => {
+        const refused = (await eventually(async () => {
           const res = await write();
           return res.status === 503 ? res : undefined;
-        }, 'writes to stop');
+        }, 'writes to stop'))!;
         const took = Date.now() - stopped;
         // The bound, plus one Redis command timeout (1 s) of the request itself, plus the margin.
         assert.ok(took < SILENCE_MS + 1000 + MARGIN_MS, `writes stopped after ${took} ms`);
@@ -176,6 +176,69 @@ describe('writes under faults', () => {
       } finally {
         await second.close();
       }
+    });
+  });
+
+  describe('when the primary is cut off by a network partition', () => {
+    // A network namespace behind a veth pair stands for another Pi. With its end of the link down
+    // and a fixed neighbour entry on ours, packets to it vanish without an answer (no RST, no ICMP),
+    // as across a split network: only the connect timeout ends a connection attempt.
+    const isRoot = process.getuid?.() === 0;
+    const ns = `drw-${process.pid}`;
+    const ours = `drwa${process.pid % 100_000}`;
+    const theirs = `drwb${process.pid % 100_000}`;
+    const net = `10.231.${process.pid % 250}`;
+    const ip = (...args: string[]): void => void execFileSync('ip', args, { stdio: 'pipe' });
+    let publisher: Redis;
+
+    before(() => {
+      if (!isRoot) return;
+      publisher = new Redis(stack.redis.url);
+      ip('netns', 'add', ns);
+      ip('link', 'add', ours, 'type', 'veth', 'peer', 'name', theirs);
+      ip('link', 'set', theirs, 'netns', ns);
+      ip('addr', 'add', `${net}.1/30`, 'dev', ours);
+      ip('link', 'set', ours, 'up');
+      ip('netns', 'exec', ns, 'ip', 'link', 'set', theirs, 'address', '02:00:00:00:00:02');
+      ip('netns', 'exec', ns, 'ip', 'addr', 'add', `${net}.2/30`, 'dev', theirs);
+      ip('neigh', 'replace', `${net}.2`, 'lladdr', '02:00:00:00:00:02', 'dev', ours, 'nud', 'permanent');
+      ip('netns', 'exec', ns, 'ip', 'link', 'set', theirs, 'down'); // the split
+    });
+    after(() => {
+      publisher?.disconnect();
+      if (isRoot) {
+        try {
+          ip('netns', 'del', ns); // takes the veth pair with it
+        } catch {
+          /* never created */
+        }
+      }
+    });
+
+    it('fails a write fast with 503 when the published primary cannot be reached, and writes again on a reachable one', async (t) => {
+      if (!isRoot) {
+        console.warn('SKIPPED: the partition test needs root for ip netns and veth');
+        return t.skip('needs root (ip netns, veth)');
+      }
+      const publish = async (epoch: number, host: string, port: number): Promise<void> => {
+        const text = JSON.stringify({ epoch, primary: { id: 'db', host, port }, replicas: [{ id: 'db-r', host: '127.0.0.1', port: stack.cluster.replicas[0]!.port, lagSeconds: 0 }] });
+        await publisher.set(TOPOLOGY_KEY, text);
+        await publisher.publish(TOPOLOGY_CHANNEL, text);
+      };
+      await publish(20, `${net}.2`, 3306);
+      await eventually(() => app.db.topology.epoch === 20, 'the partitioned primary to be followed');
+      const started = Date.now();
+      const res = await request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'Across the split', slug: 'across-split' });
+      const took = Date.now() - started;
+      assert.equal(res.status, 503, res.text);
+      assert.ok(Number(res.headers['retry-after']) > 0);
+      assert.ok(took < CONNECT_TIMEOUT_MS + FAILOVER_WAIT_MS + MARGIN_MS, `answered in ${took} ms`);
+      // Reads are unaffected: they go to the replica.
+      await request(app.server).get('/api/v1/posts/after-hang').set(auth()).expect(200);
+
+      await publish(21, '127.0.0.1', stack.cluster.primary.port);
+      await eventually(() => app.db.topology.epoch === 21, 'the reachable primary to be followed');
+      await request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'Across the split', slug: 'across-split' }).expect(201);
     });
   });
 });
