@@ -7,6 +7,7 @@ import { AdminServer, createLogger, createRegistry, listenOn, type HostPort, typ
 import type { AppConfig } from './config.js';
 import { createRequestListener } from './app.js';
 import { Database } from './db/database.js';
+import { PrimaryUnavailableError } from './db/errors.js';
 import { latestVersion, migrate, schemaVersion } from './db/migrate.js';
 import { parseMysqlUrl } from './db/mysql-url.js';
 import { TopologyFollower } from './db/topology-follower.js';
@@ -127,7 +128,10 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
         await users.create({ email: config.adminEmail, password: config.adminPassword, role: 'admin' });
         logger.info({ email: config.adminEmail }, 'created the first admin');
       } catch (err) {
-        if (!(err instanceof UserExistsError)) throw err; // another instance created it at the same time
+        if (err instanceof PrimaryUnavailableError) {
+          // No primary, or no topology from Redis yet: start serving reads; the next start creates the admin.
+          logger.warn({ err: err.message }, 'could not create the first admin now');
+        } else if (!(err instanceof UserExistsError)) throw err; // UserExists: another instance created it at the same time
       }
     }
   }
