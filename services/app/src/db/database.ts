@@ -1,6 +1,7 @@
 // Pools for the primary and the replicas, following the published topology without a restart.
-// Writes go to the primary (retried once on a new primary when that cannot duplicate them); reads
-// go to a healthy replica within the lag bound, waiting for a session's last write when asked.
+// Writes go to the primary (retried once on a new primary when that cannot duplicate them), with
+// every statement and the connect bounded in time, and stop while the topology source is silent;
+// reads go to a healthy replica within the lag bound, waiting for a session's last write when asked.
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import { withTimeout, wrap, type Sql } from './sql.js';
@@ -342,8 +343,10 @@ export class Database {
         // Lost during COMMIT: the write may or may not have happened, so it is not repeated.
         throw new WriteFailure(err, phase === 'body');
       }
-      await sql.exec('ROLLBACK').catch(() => undefined);
-      conn.release();
+      // A ROLLBACK that times out leaves its command queued too: that connection goes as well.
+      const rolledBack = await sql.exec('ROLLBACK').then(() => true, () => false);
+      if (rolledBack) conn.release();
+      else conn.destroy();
       if (isReadOnlyError(err)) throw new WriteFailure(err, true);
       throw err;
     }
