@@ -30,7 +30,7 @@ export interface DatabaseOptions {
   failoverWaitMs?: number;
   /** Bound on opening a connection (TCP plus handshake): a partitioned or hung host fails fast. Default 2000. */
   connectTimeoutMs?: number;
-  /** Bound on each statement of a write, COMMIT included, and on probes. Default 5000. */
+  /** Bound on each statement of a write, COMMIT included, of a read, and of a probe. Default 5000. */
   writeTimeoutMs?: number;
   probeIntervalMs?: number;
   hooks?: DatabaseHooks;
@@ -75,6 +75,11 @@ export class Database {
 
   private get writeTimeoutMs(): number {
     return this.options.writeTimeoutMs ?? 5000;
+  }
+
+  /** Reads get the same bound, and always more than a read-your-writes wait takes. */
+  private get readTimeoutMs(): number {
+    return Math.max(this.writeTimeoutMs, this.options.readYourWritesTimeoutMs + 1000);
   }
 
   /**
@@ -174,12 +179,17 @@ export class Database {
    * or broke is destroyed: mysql2 keeps the unanswered command queued on it, so returned to the
    * pool it would stall every later statement (probes of a SIGSTOPped server would use up the pool).
    */
-  private async timedRows<T>(e: Endpoint, sql: string, ms: number): Promise<T[]> {
+  private timedRows<T>(e: Endpoint, sql: string, ms: number): Promise<T[]> {
+    return this.onConnection(e, ms, (q) => q.rows<T>(sql));
+  }
+
+  /** Runs `fn` on one connection of `e` whose every statement is bounded by `ms` (see timedRows). */
+  private async onConnection<T>(e: Endpoint, ms: number, fn: (sql: Sql) => Promise<T>): Promise<T> {
     const conn = await this.acquire(e, Math.max(this.connectTimeoutMs, ms));
     try {
-      const rows = await wrap(conn, ms).rows<T>(sql);
+      const out = await fn(wrap(conn, ms));
       conn.release();
-      return rows;
+      return out;
     } catch (err) {
       if (isConnectionError(err)) conn.destroy();
       else conn.release();
@@ -230,15 +240,17 @@ export class Database {
       const replicas = this.usableReplicas();
       for (let i = 0; i < Math.min(replicas.length, 2); i++) {
         const r = replicas[(this.rr++ + i) % replicas.length]!;
-        const pool = this.pool(r);
         try {
-          if (fresh?.afterGtid) {
-            const rows = await wrap(pool).rows<{ r: number | null }>('SELECT MASTER_GTID_WAIT(?, ?) AS r', [fresh.afterGtid, this.options.readYourWritesTimeoutMs / 1000]);
-            if (Number(rows[0]?.r) !== 0) break; // not caught up in time: read from the primary
-          }
-          const out = await fn(wrap(pool));
+          const out = await this.onConnection(r, this.readTimeoutMs, async (sql) => {
+            if (fresh?.afterGtid) {
+              const rows = await sql.rows<{ r: number | null }>('SELECT MASTER_GTID_WAIT(?, ?) AS r', [fresh.afterGtid, this.options.readYourWritesTimeoutMs / 1000]);
+              if (Number(rows[0]?.r) !== 0) return null;
+            }
+            return { value: await fn(sql) };
+          });
+          if (!out) break; // not caught up in time: read from the primary
           this.options.hooks?.onRead?.('replica');
-          return out;
+          return out.value;
         } catch (err) {
           if (!isConnectionError(err)) throw err;
           this.markReplica(r, { ok: false, lag: null });
@@ -250,7 +262,7 @@ export class Database {
     const fallbacks = fresh?.primary || fresh?.afterGtid ? this.usableReplicas() : [];
     if (primary) {
       try {
-        const out = await fn(wrap(this.pool(primary)));
+        const out = await this.onConnection(primary, this.readTimeoutMs, fn);
         this.options.hooks?.onRead?.('primary');
         return out;
       } catch (err) {
@@ -262,7 +274,7 @@ export class Database {
     // The primary was asked for but is gone: a possibly stale answer beats none for reads.
     for (const r of fallbacks) {
       try {
-        const out = await fn(wrap(this.pool(r)));
+        const out = await this.onConnection(r, this.readTimeoutMs, fn);
         this.options.hooks?.onRead?.('replica');
         return out;
       } catch (err) {
