@@ -147,7 +147,16 @@ export class Database {
         maxPreparedStatements: 16,
       });
       // A dead server surfaces as an error on the statement; the pool-level event only needs noting.
-      pool.on('connection', (c) => c.on('error', () => undefined));
+      pool.on('connection', (c) => {
+        c.on('error', () => undefined);
+        // The client-side timeout ends the wait but not the server's work: a statement left waiting
+        // on a row lock would keep its transaction, and the locks it holds, for InnoDB's default 50 s.
+        // Bounded here too, the server gives up about when the app does. (Errors are ignored: the
+        // setting is a help, and the connection's first real statement reports a dead server anyway.)
+        // The promise pool passes its event the callback-style core connection (its typing says otherwise).
+        const core = c as unknown as { query(sql: string, cb: (err: unknown) => void): void };
+        core.query(`SET SESSION innodb_lock_wait_timeout = ${Math.ceil(this.writeTimeoutMs / 1000)}`, () => undefined);
+      });
       this.pools.set(key, pool);
     }
     return pool;
