@@ -51,7 +51,7 @@ export class Database {
   private probeTimer: NodeJS.Timeout | undefined;
   private readonly epochWaiters = new Set<() => void>();
   private closed = false;
-  /** When the topology source (Redis) last answered; writes stop once it is silent too long. */
+  /** When the topology source (Redis) last answered (monotonic clock); writes stop once it is silent too long. */
   private topologyHeardAt: number | undefined;
   private writeStopAfterSilenceMs = 0;
   private silenceLogged = false;
@@ -91,14 +91,14 @@ export class Database {
   }
 
   /** The topology source answered (a read of the key, even an empty one, or a channel message). */
-  noteTopologyHeard(at = Date.now()): void {
+  noteTopologyHeard(at = performance.now()): void {
     if (this.silenceLogged) this.options.logger.info('topology source answers again; writes resume');
     this.silenceLogged = false;
     this.topologyHeardAt = at;
   }
 
   /** Why writes are refused because the topology may be out of date, or null when they may go ahead. */
-  topologyStale(now = Date.now()): TopologyUnknownError | null {
+  topologyStale(now = performance.now()): TopologyUnknownError | null {
     const bound = this.writeStopAfterSilenceMs;
     if (bound <= 0) return null;
     if (this.topologyHeardAt === undefined) return new TopologyUnknownError(null, bound);
