@@ -91,6 +91,11 @@ export const settings = defineSettings({
   adminPassword: { schema: setting.optionalString(), env: 'APP_ADMIN_PASSWORD', flag: 'admin-password', doc: 'Password of the first admin (at least 10 characters). There is no default password.', secret: true },
   maxReplicaLagSeconds: { schema: setting.number(10, 0), env: 'APP_MAX_REPLICA_LAG_SECONDS', flag: 'max-replica-lag-seconds', doc: 'Replicas lagging more than this are skipped for reads.' },
   readYourWritesTimeoutMs: { schema: setting.int(500, 0, 60_000), env: 'APP_READ_YOUR_WRITES_TIMEOUT_MS', flag: 'read-your-writes-timeout-ms', doc: 'How long a read after a write waits for a replica to reach that write (MASTER_GTID_WAIT) before reading from the primary.' },
+  // Writes against a hung or unreachable primary, and against a topology that may be out of date.
+  mysqlConnectTimeoutMs: { schema: setting.int(2000, 100, 60_000), env: 'APP_MYSQL_CONNECT_TIMEOUT_MS', flag: 'mysql-connect-timeout-ms', doc: 'Bound on opening a MySQL connection (TCP and handshake), so a partitioned or hung host fails fast.' },
+  writeTimeoutMs: { schema: setting.int(5000, 100, 120_000), env: 'APP_WRITE_TIMEOUT_MS', flag: 'write-timeout-ms', doc: 'Bound on each statement of a write, COMMIT included, and of a read; past it the connection is dropped and the request answers 503 with Retry-After.' },
+  writeStopAfterRedisSilenceMs: { schema: setting.int(10_000, 0, 3_600_000), env: 'APP_WRITE_STOP_AFTER_REDIS_SILENCE_MS', flag: 'write-stop-after-redis-silence-ms', doc: 'Writes stop (503) once Redis, which carries the topology, has not answered for this long: a failover may have happened unheard. Reads go on. 0: never stop (unsafe).' },
+  idempotencyKeyTtlSeconds: { schema: setting.int(86_400, 60, 2_592_000), env: 'APP_IDEMPOTENCY_KEY_TTL_SECONDS', flag: 'idempotency-key-ttl-seconds', doc: 'How long the content API remembers an Idempotency-Key and the response it gave.' },
   pageCacheTtlSeconds: { schema: setting.int(30, 0, 86_400), env: 'APP_PAGE_CACHE_TTL_SECONDS', flag: 'page-cache-ttl-seconds', doc: 'Lifetime of rendered anonymous pages in Redis, and the s-maxage the balancer may cache them for (0: no page cache).' },
   // --- the edge: public name, trusted proxies, and limits a hostile client cannot push past ---
   publicUrl: {

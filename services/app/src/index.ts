@@ -14,3 +14,4 @@ export { affectedTags } from './cache/affected-tags.js';
 export { html, raw, escapeHtml, SafeHtml } from './render/html.js';
 export { renderMarkdown } from './content/markdown.js';
 export { hashPassword, verifyPassword } from './auth/password.js';
+export { decideClaim, parseIdempotencyKey, requestHash } from './db/idempotency-rules.js';

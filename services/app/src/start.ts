@@ -7,10 +7,12 @@ import { AdminServer, createLogger, createRegistry, listenOn, type HostPort, typ
 import type { AppConfig } from './config.js';
 import { createRequestListener } from './app.js';
 import { Database } from './db/database.js';
+import { PrimaryUnavailableError } from './db/errors.js';
 import { latestVersion, migrate, schemaVersion } from './db/migrate.js';
 import { parseMysqlUrl } from './db/mysql-url.js';
 import { TopologyFollower } from './db/topology-follower.js';
 import { ContentRepo } from './content/repo.js';
+import { IdempotencyStore } from './db/idempotency.js';
 import { Users, UserExistsError } from './auth/users.js';
 import { Sessions } from './auth/sessions.js';
 import { LoginLimiter, type LoginLimits } from './auth/login-limiter.js';
@@ -96,6 +98,8 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
     maxReplicaLagSeconds: config.maxReplicaLagSeconds,
     readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
     failoverWaitMs: options.failoverWaitMs ?? 2000,
+    connectTimeoutMs: config.mysqlConnectTimeoutMs,
+    writeTimeoutMs: config.writeTimeoutMs,
     probeIntervalMs: options.probeIntervalMs ?? 1000,
     hooks: {
       onRead: (target) => metrics.dbReads.inc({ target }),
@@ -111,14 +115,11 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
   await waitReady(redis, 3000);
 
   const onTopologyChange = new Set<() => void>();
-  const follower = new TopologyFollower(
-    redis,
-    subscriber,
-    db,
-    logger,
-    () => onTopologyChange.forEach((f) => f()),
-    (result) => metrics.topologyMessages.inc({ result }),
-  );
+  const follower = new TopologyFollower(redis, subscriber, db, logger, {
+    onChange: () => onTopologyChange.forEach((f) => f()),
+    onMessage: (result) => metrics.topologyMessages.inc({ result }),
+    writeStopAfterSilenceMs: config.writeStopAfterRedisSilenceMs,
+  });
   await follower.start();
 
   const users = new Users(db);
@@ -128,7 +129,10 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
         await users.create({ email: config.adminEmail, password: config.adminPassword, role: 'admin' });
         logger.info({ email: config.adminEmail }, 'created the first admin');
       } catch (err) {
-        if (!(err instanceof UserExistsError)) throw err; // another instance created it at the same time
+        if (err instanceof PrimaryUnavailableError) {
+          // No primary, or no topology from Redis yet: start serving reads; the next start creates the admin.
+          logger.warn({ err: err.message }, 'could not create the first admin now');
+        } else if (!(err instanceof UserExistsError)) throw err; // UserExists: another instance created it at the same time
       }
     }
   }
@@ -149,6 +153,9 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
     db,
     redis,
     content: new ContentRepo(db),
+    // A claim outlives a normal slow write (a few statement timeouts and the failover wait) before a retry may take it
+    // over; correctness does not rest on it, since a write completes only a claim it still owns.
+    idempotency: new IdempotencyStore(db, config.idempotencyKeyTtlSeconds, Math.ceil((3 * config.writeTimeoutMs + (options.failoverWaitMs ?? 2000)) / 1000) + 1),
     users,
     sessions: new Sessions(redis),
     limiter: new LoginLimiter(redis, options.loginLimits ?? { perIpPerMinute: config.loginAttemptsPerIpPerMinute, freeFailures: config.loginFreeFailures, firstDelaySeconds: config.loginFirstDelaySeconds, maxDelaySeconds: config.loginMaxDelaySeconds }),

@@ -28,6 +28,12 @@ export interface ContentChange {
   after: Content | null;
 }
 
+/**
+ * Runs last inside the write's transaction, with what it changed: the content API stores its
+ * Idempotency-Key response here, so the key commits with the write or not at all.
+ */
+export type BeforeCommit = (sql: Sql, change: ContentChange) => Promise<void>;
+
 export interface ListFilter {
   kind?: ContentKind | undefined;
   status?: 'draft' | 'published' | undefined;
@@ -144,7 +150,7 @@ export class ContentRepo {
     }, fresh);
   }
 
-  async create(kind: ContentKind, input: CreateContent, authorId: number | null): Promise<{ change: ContentChange; gtid: string | null }> {
+  async create(kind: ContentKind, input: CreateContent, authorId: number | null, beforeCommit?: BeforeCommit): Promise<{ change: ContentChange; gtid: string | null }> {
     const bodyHtml = await renderMarkdown(input.body);
     try {
       const { result, gtid } = await this.db.write(async (sql) => {
@@ -154,9 +160,11 @@ export class ContentRepo {
           [kind, input.slug, input.title, input.summary, input.body, bodyHtml, input.status, authorId, input.status],
         );
         await setTags(sql, res.insertId, input.tags);
-        return readOne(sql, res.insertId);
+        const change = { before: null, after: await readOne(sql, res.insertId) };
+        await beforeCommit?.(sql, change);
+        return change;
       });
-      return { change: { before: null, after: result }, gtid };
+      return { change: result, gtid };
     } catch (err) {
       if (isDuplicate(err)) throw new SlugTakenError(input.slug);
       throw err;
@@ -164,7 +172,7 @@ export class ContentRepo {
   }
 
   /** Applies an edit made against `input.version`; a newer version in the database is a conflict. */
-  async update(id: number, input: UpdateContent): Promise<{ change: ContentChange; gtid: string | null }> {
+  async update(id: number, input: UpdateContent, beforeCommit?: BeforeCommit): Promise<{ change: ContentChange; gtid: string | null }> {
     const newHtml = input.body === undefined ? undefined : await renderMarkdown(input.body);
     try {
       const { result, gtid } = await this.db.write(async (sql) => {
@@ -186,7 +194,9 @@ export class ContentRepo {
           [next.title, next.slug, next.summary, next.body, bodyHtml, next.status, next.status, id, input.version],
         );
         if (input.tags) await setTags(sql, id, input.tags, true);
-        return { before, after: await readOne(sql, id) };
+        const change = { before, after: await readOne(sql, id) };
+        await beforeCommit?.(sql, change);
+        return change;
       });
       return { change: result, gtid };
     } catch (err) {
@@ -196,12 +206,14 @@ export class ContentRepo {
   }
 
   /** Deletes; with `version`, only if nobody changed it since. */
-  async delete(id: number, version?: number): Promise<{ change: ContentChange; gtid: string | null }> {
+  async delete(id: number, version?: number, beforeCommit?: BeforeCommit): Promise<{ change: ContentChange; gtid: string | null }> {
     const { result, gtid } = await this.db.write(async (sql) => {
       const before = await readOne(sql, id, true);
       if (version !== undefined && before.version !== version) throw new VersionConflictError(before.slug, version, before.version);
       await sql.exec('DELETE FROM content WHERE id = ?', [id]);
-      return { before, after: null };
+      const change = { before, after: null };
+      await beforeCommit?.(sql, change);
+      return change;
     });
     return { change: result, gtid };
   }

@@ -1,11 +1,12 @@
 // Pools for the primary and the replicas, following the published topology without a restart.
-// Writes go to the primary (retried once on a new primary when that cannot duplicate them); reads
-// go to a healthy replica within the lag bound, waiting for a session's last write when asked.
+// Writes go to the primary (retried once on a new primary when that cannot duplicate them), with
+// every statement and the connect bounded in time, and stop while the topology source is silent;
+// reads go to a healthy replica within the lag bound, waiting for a session's last write when asked.
 import mysql from 'mysql2/promise';
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
 import { withTimeout, wrap, type Sql } from './sql.js';
 import type { Logger } from '@dramble/lib';
-import { DatabaseUnavailableError, PrimaryUnavailableError, isConnectionError, isReadOnlyError } from './errors.js';
+import { DatabaseUnavailableError, PrimaryUnavailableError, TopologyUnknownError, WriteOutcomeUnknownError, isConnectionError, isReadOnlyError } from './errors.js';
 import { endpointKey, shouldApply, type Endpoint, type Topology } from './topology.js';
 import type { Credentials } from './mysql-url.js';
 
@@ -27,6 +28,10 @@ export interface DatabaseOptions {
   readYourWritesTimeoutMs: number;
   /** How long a write that lost its primary waits for a new topology before failing with 503. */
   failoverWaitMs?: number;
+  /** Bound on opening a connection (TCP plus handshake): a partitioned or hung host fails fast. Default 2000. */
+  connectTimeoutMs?: number;
+  /** Bound on each statement of a write, COMMIT included, of a read, and of a probe. Default 5000. */
+  writeTimeoutMs?: number;
   probeIntervalMs?: number;
   hooks?: DatabaseHooks;
 }
@@ -46,6 +51,10 @@ export class Database {
   private probeTimer: NodeJS.Timeout | undefined;
   private readonly epochWaiters = new Set<() => void>();
   private closed = false;
+  /** When the topology source (Redis) last answered (monotonic clock); writes stop once it is silent too long. */
+  private topologyHeardAt: number | undefined;
+  private writeStopAfterSilenceMs = 0;
+  private silenceLogged = false;
 
   constructor(private readonly options: DatabaseOptions) {
     this.configured = { epoch: -1, primary: options.primary, replicas: options.replicas };
@@ -58,6 +67,43 @@ export class Database {
 
   get publishedTopology(): Topology | undefined {
     return this.published;
+  }
+
+  private get connectTimeoutMs(): number {
+    return this.options.connectTimeoutMs ?? 2000;
+  }
+
+  private get writeTimeoutMs(): number {
+    return this.options.writeTimeoutMs ?? 5000;
+  }
+
+  /** Reads get the same bound, and always more than a read-your-writes wait takes. */
+  private get readTimeoutMs(): number {
+    return Math.max(this.writeTimeoutMs, this.options.readYourWritesTimeoutMs + 1000);
+  }
+
+  /**
+   * From now on writes need word from the topology source at least every `ms` (0: never stop).
+   * Called by the topology follower; a Database without one (the CLI) writes to its configured primary.
+   */
+  requireTopologyHeartbeat(ms: number): void {
+    this.writeStopAfterSilenceMs = ms;
+  }
+
+  /** The topology source answered (a read of the key, even an empty one, or a channel message). */
+  noteTopologyHeard(at = performance.now()): void {
+    if (this.silenceLogged) this.options.logger.info('topology source answers again; writes resume');
+    this.silenceLogged = false;
+    this.topologyHeardAt = at;
+  }
+
+  /** Why writes are refused because the topology may be out of date, or null when they may go ahead. */
+  topologyStale(now = performance.now()): TopologyUnknownError | null {
+    const bound = this.writeStopAfterSilenceMs;
+    if (bound <= 0) return null;
+    if (this.topologyHeardAt === undefined) return new TopologyUnknownError(null, bound);
+    const silent = now - this.topologyHeardAt;
+    return silent > bound ? new TopologyUnknownError(silent, bound) : null;
   }
 
   /** True while writes cannot succeed: the primary is unreachable or none is published. */
@@ -94,14 +140,23 @@ export class Database {
       pool = mysql.createPool({
         host: e.host, port: e.port, user, password, database,
         connectionLimit: 10, maxIdle: 4, idleTimeout: 30_000, queueLimit: 200,
-        connectTimeout: 2000, enableKeepAlive: true, charset: 'utf8mb4_unicode_ci', dateStrings: false, timezone: 'Z',
+        connectTimeout: this.connectTimeoutMs, enableKeepAlive: true, charset: 'utf8mb4_unicode_ci', dateStrings: false, timezone: 'Z',
         // Statements go through query() (parameters escaped client-side), never execute(), so the
         // per-connection prepared-statement cache stays empty; at mysql2's default size (16,000)
         // its preallocated arrays still cost ~0.5 MB per connection.
         maxPreparedStatements: 16,
       });
       // A dead server surfaces as an error on the statement; the pool-level event only needs noting.
-      pool.on('connection', (c) => c.on('error', () => undefined));
+      pool.on('connection', (c) => {
+        c.on('error', () => undefined);
+        // The client-side timeout ends the wait but not the server's work: a statement left waiting
+        // on a row lock would keep its transaction, and the locks it holds, for InnoDB's default 50 s.
+        // Bounded here too, the server gives up about when the app does. (Errors are ignored: the
+        // setting is a help, and the connection's first real statement reports a dead server anyway.)
+        // The promise pool passes its event the callback-style core connection (its typing says otherwise).
+        const core = c as unknown as { query(sql: string, cb: (err: unknown) => void): void };
+        core.query(`SET SESSION innodb_lock_wait_timeout = ${Math.ceil(this.writeTimeoutMs / 1000)}`, () => undefined);
+      });
       this.pools.set(key, pool);
     }
     return pool;
@@ -111,7 +166,44 @@ export class Database {
   async pingPrimary(): Promise<void> {
     const p = this.topology.primary;
     if (!p) throw new PrimaryUnavailableError(null);
-    await withTimeout(wrap(this.pool(p)).rows('SELECT 1'), 2000);
+    await this.timedRows(p, 'SELECT 1', Math.min(2000, this.writeTimeoutMs));
+  }
+
+  /**
+   * A connection from `e`'s pool within the connect bound (the pool may also be full of
+   * connections stuck on a hung server). A connection that arrives after the deadline goes back.
+   */
+  private async acquire(e: Endpoint, ms: number): Promise<PoolConnection> {
+    const pending = this.pool(e).getConnection();
+    try {
+      return await withTimeout(pending, ms, `connect ETIMEDOUT: no connection to ${endpointKey(e)} within ${ms} ms`);
+    } catch (err) {
+      pending.then((c) => c.release(), () => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * One statement on its own connection with a client-side timeout. A connection that timed out
+   * or broke is destroyed: mysql2 keeps the unanswered command queued on it, so returned to the
+   * pool it would stall every later statement (probes of a SIGSTOPped server would use up the pool).
+   */
+  private timedRows<T>(e: Endpoint, sql: string, ms: number): Promise<T[]> {
+    return this.onConnection(e, ms, (q) => q.rows<T>(sql));
+  }
+
+  /** Runs `fn` on one connection of `e` whose every statement is bounded by `ms` (see timedRows). */
+  private async onConnection<T>(e: Endpoint, ms: number, fn: (sql: Sql) => Promise<T>): Promise<T> {
+    const conn = await this.acquire(e, Math.max(this.connectTimeoutMs, ms));
+    try {
+      const out = await fn(wrap(conn, ms));
+      conn.release();
+      return out;
+    } catch (err) {
+      if (isConnectionError(err)) conn.destroy();
+      else conn.release();
+      throw err;
+    }
   }
 
   /** Connections in use and idle per pool, for /metrics. */
@@ -157,15 +249,17 @@ export class Database {
       const replicas = this.usableReplicas();
       for (let i = 0; i < Math.min(replicas.length, 2); i++) {
         const r = replicas[(this.rr++ + i) % replicas.length]!;
-        const pool = this.pool(r);
         try {
-          if (fresh?.afterGtid) {
-            const rows = await wrap(pool).rows<{ r: number | null }>('SELECT MASTER_GTID_WAIT(?, ?) AS r', [fresh.afterGtid, this.options.readYourWritesTimeoutMs / 1000]);
-            if (Number(rows[0]?.r) !== 0) break; // not caught up in time: read from the primary
-          }
-          const out = await fn(wrap(pool));
+          const out = await this.onConnection(r, this.readTimeoutMs, async (sql) => {
+            if (fresh?.afterGtid) {
+              const rows = await sql.rows<{ r: number | null }>('SELECT MASTER_GTID_WAIT(?, ?) AS r', [fresh.afterGtid, this.options.readYourWritesTimeoutMs / 1000]);
+              if (Number(rows[0]?.r) !== 0) return null;
+            }
+            return { value: await fn(sql) };
+          });
+          if (!out) break; // not caught up in time: read from the primary
           this.options.hooks?.onRead?.('replica');
-          return out;
+          return out.value;
         } catch (err) {
           if (!isConnectionError(err)) throw err;
           this.markReplica(r, { ok: false, lag: null });
@@ -177,7 +271,7 @@ export class Database {
     const fallbacks = fresh?.primary || fresh?.afterGtid ? this.usableReplicas() : [];
     if (primary) {
       try {
-        const out = await fn(wrap(this.pool(primary)));
+        const out = await this.onConnection(primary, this.readTimeoutMs, fn);
         this.options.hooks?.onRead?.('primary');
         return out;
       } catch (err) {
@@ -189,7 +283,7 @@ export class Database {
     // The primary was asked for but is gone: a possibly stale answer beats none for reads.
     for (const r of fallbacks) {
       try {
-        const out = await fn(wrap(this.pool(r)));
+        const out = await this.onConnection(r, this.readTimeoutMs, fn);
         this.options.hooks?.onRead?.('replica');
         return out;
       } catch (err) {
@@ -206,24 +300,34 @@ export class Database {
    * have changed anything, so it is retried once when a new primary is (or soon gets) published.
    */
   async write<T>(fn: (sql: Sql) => Promise<T>): Promise<{ result: T; gtid: string | null }> {
+    this.assertTopologyFresh();
     const epoch = this.topology.epoch;
     try {
       return await this.writeOnce(fn);
     } catch (e) {
-      const { err, safe } = e as WriteFailure;
       if (!(e instanceof WriteFailure)) throw e;
-      if (!safe) throw new PrimaryUnavailableError(this.primaryName(), err);
+      const { err, safe } = e;
+      if (!safe) throw new WriteOutcomeUnknownError(this.primaryName(), err);
       if (this.topology.epoch === epoch && !(await this.waitForEpochAfter(epoch, this.options.failoverWaitMs ?? 2000))) {
         throw new PrimaryUnavailableError(this.primaryName(), err);
       }
+      this.assertTopologyFresh();
       this.options.logger.info({ epoch: this.topology.epoch }, 'retrying write on the new primary');
       try {
         return await this.writeOnce(fn);
       } catch (e2) {
-        if (e2 instanceof WriteFailure) throw new PrimaryUnavailableError(this.primaryName(), e2.err);
+        if (e2 instanceof WriteFailure) throw e2.safe ? new PrimaryUnavailableError(this.primaryName(), e2.err) : new WriteOutcomeUnknownError(this.primaryName(), e2.err);
         throw e2;
       }
     }
+  }
+
+  private assertTopologyFresh(): void {
+    const stale = this.topologyStale();
+    if (!stale) return;
+    if (!this.silenceLogged) this.options.logger.warn({ err: stale.message }, 'refusing writes until the topology source answers');
+    this.silenceLogged = true;
+    throw stale;
   }
 
   private primaryName(): string | null {
@@ -236,42 +340,50 @@ export class Database {
     if (!primary) throw new WriteFailure(new PrimaryUnavailableError(null), true);
     let conn: PoolConnection;
     try {
-      conn = await this.pool(primary).getConnection();
+      conn = await this.acquire(primary, Math.max(this.connectTimeoutMs, this.writeTimeoutMs));
     } catch (err) {
       if (isConnectionError(err)) this.primaryFailed = true;
       throw new WriteFailure(err, true);
     }
+    // Every statement, COMMIT included, is bounded: a hung primary must not hold the request.
+    const sql = wrap(conn, this.writeTimeoutMs);
     let phase: 'body' | 'commit' = 'body';
     try {
-      await conn.query('START TRANSACTION');
-      const result = await fn(wrap(conn));
+      await sql.exec('START TRANSACTION');
+      const result = await fn(sql);
       phase = 'commit';
-      await conn.query('COMMIT');
-      let gtid: string | null = null;
-      try {
-        const [rows] = await conn.query<RowDataPacket[]>('SELECT @@last_gtid AS g');
-        gtid = rows[0]?.['g'] ? String(rows[0]['g']) : null;
-      } catch {
-        gtid = null; // MySQL has no @@last_gtid; such sessions read from the primary instead
-      }
+      await sql.exec('COMMIT');
       this.primaryFailed = false;
-      return { result, gtid };
+      return { result, gtid: await this.lastGtid(conn, sql) };
     } catch (err) {
-      await conn.query('ROLLBACK').catch(() => undefined);
       if (isConnectionError(err)) {
-        this.primaryFailed = true;
+        // Destroyed, never released: a timed-out statement stays queued on the connection, and
+        // ROLLBACK behind it would wait as long. The server rolls back an open transaction itself.
         conn.destroy();
+        this.primaryFailed = true;
         // Lost during COMMIT: the write may or may not have happened, so it is not repeated.
         throw new WriteFailure(err, phase === 'body');
       }
+      // A ROLLBACK that times out leaves its command queued too: that connection goes as well.
+      const rolledBack = await sql.exec('ROLLBACK').then(() => true, () => false);
+      if (rolledBack) conn.release();
+      else conn.destroy();
       if (isReadOnlyError(err)) throw new WriteFailure(err, true);
       throw err;
-    } finally {
-      try {
-        conn.release();
-      } catch {
-        /* destroyed */
-      }
+    }
+  }
+
+  /** The committed write's GTID (null on MySQL, which has no @@last_gtid: such sessions read from the primary). Releases `conn`. */
+  private async lastGtid(conn: PoolConnection, sql: Sql): Promise<string | null> {
+    try {
+      const rows = await sql.rows<{ g: unknown }>('SELECT @@last_gtid AS g');
+      conn.release();
+      return rows[0]?.g ? String(rows[0].g) : null;
+    } catch (err) {
+      // The write is committed either way; only the connection may be unusable.
+      if (isConnectionError(err)) conn.destroy();
+      else conn.release();
+      return null;
     }
   }
 
@@ -304,7 +416,7 @@ export class Database {
     if (t.primary) {
       const primary = t.primary;
       tasks.push(
-        withTimeout(wrap(this.pool(primary)).rows('SELECT 1'), 2000).then(
+        this.timedRows(primary, 'SELECT 1', 2000).then(
           () => {
             if (this.topology.primary === primary) this.primaryFailed = false;
           },
@@ -316,7 +428,7 @@ export class Database {
     }
     for (const r of t.replicas) {
       tasks.push(
-        withTimeout(wrap(this.pool(r)).rows<Record<string, unknown>>('SHOW SLAVE STATUS'), 2000).then(
+        this.timedRows<Record<string, unknown>>(r, 'SHOW SLAVE STATUS', 2000).then(
           (rows) => {
             const row = rows[0];
             if (!row) return this.markReplica(r, { ok: false, lag: null }); // not replicating at all

@@ -8,6 +8,30 @@ export class PrimaryUnavailableError extends Error {
   }
 }
 
+/** COMMIT was sent but no answer came (timeout, lost connection): the write may or may not have happened. */
+export class WriteOutcomeUnknownError extends PrimaryUnavailableError {
+  constructor(primary: string | null, cause?: unknown) {
+    super(primary, cause);
+    this.message = `the commit on primary ${primary ?? '(none)'} was not answered; the write may or may not have been saved`;
+    this.name = 'WriteOutcomeUnknownError';
+  }
+}
+
+/**
+ * Redis (the topology channel) has been silent longer than the write stop bound: a failover may
+ * have happened that this instance cannot hear about, so writing to the last known primary could
+ * split the data. Reads go on.
+ */
+export class TopologyUnknownError extends PrimaryUnavailableError {
+  constructor(readonly silentMs: number | null, readonly boundMs: number) {
+    super(null);
+    this.message = silentMs === null
+      ? 'the topology has not been read from Redis yet; writes wait for it'
+      : `no word from Redis for ${Math.round(silentMs / 1000)} s (bound ${boundMs / 1000} s): the primary may have changed, writes are stopped`;
+    this.name = 'TopologyUnknownError';
+  }
+}
+
 /** Neither a replica nor the primary answered a read. */
 export class DatabaseUnavailableError extends Error {
   constructor(cause?: unknown) {

@@ -8,14 +8,21 @@ export interface Sql {
   exec(sql: string, params?: unknown[]): Promise<ResultSetHeader>;
 }
 
-export function wrap(q: Pool | PoolConnection | mysql.Connection): Sql {
+/**
+ * With `timeoutMs`, every statement fails with PROTOCOL_SEQUENCE_TIMEOUT when the server has not
+ * answered in time (a hung server never answers, so only a client-side timer can end the wait).
+ * mysql2 leaves the timed-out command queued on the connection: the caller must destroy it, so a
+ * timeout is only safe on a single connection the caller owns, never on a pool.
+ */
+export function wrap(q: Pool | PoolConnection | mysql.Connection, timeoutMs?: number): Sql {
+  const opts = (sql: string): mysql.QueryOptions => (timeoutMs ? { sql, timeout: timeoutMs } : { sql });
   return {
     async rows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-      const [rows] = await q.query<RowDataPacket[]>(sql, params);
+      const [rows] = await q.query<RowDataPacket[]>(opts(sql), params);
       return rows as unknown as T[];
     },
     async exec(sql: string, params: unknown[] = []): Promise<ResultSetHeader> {
-      const [res] = await q.query<ResultSetHeader>(sql, params);
+      const [res] = await q.query<ResultSetHeader>(opts(sql), params);
       return res;
     },
   };

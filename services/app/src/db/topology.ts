@@ -7,7 +7,8 @@ export const TOPOLOGY_CHANNEL = 'dramble:topology';
 
 const endpoint = z.object({ id: z.string(), host: z.string().min(1), port: z.coerce.number().int().min(1).max(65535) });
 const topologySchema = z.object({
-  epoch: z.number().int().min(0),
+  // Bounded so that a corrupt huge epoch cannot pin every reader to it forever (and stays exact in a double).
+  epoch: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   primary: endpoint.nullable(),
   replicas: z.array(endpoint.extend({ lagSeconds: z.number().nullable().optional() })).default([]),
 });

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '@dramble/lib';
 import type { Database } from '../db/database.js';
 import type { ContentRepo } from '../content/repo.js';
+import type { IdempotencyStore } from '../db/idempotency.js';
 import type { Users } from '../auth/users.js';
 import type { Sessions, Session } from '../auth/sessions.js';
 import type { LoginLimiter } from '../auth/login-limiter.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   db: Database;
   redis: Redis;
   content: ContentRepo;
+  /** Idempotency-Key records of the content API. */
+  idempotency: IdempotencyStore;
   users: Users;
   sessions: Sessions;
   limiter: LoginLimiter;
