@@ -94,7 +94,7 @@ export function serviceSpecs(input: PlanInput): ServiceSpec[] {
         ...rest.map((r): [string, string] => ['mysql-replica-url', mysqlUrl(appUser, appPassword, r, db)]),
         ['redis-url', input.redisUrl],
         ['balancer-admin-url', `http://${HOST}:${balancerAdmin}`],
-        ['balancer-token', c.balancerToken],
+        ['balancer-token', c.balancerPurgeToken],
         ['instance-name', `app-${i}`],
         ['admin-email', c.adminEmail],
         ['admin-password', c.adminPassword],
@@ -113,7 +113,8 @@ export function serviceSpecs(input: PlanInput): ServiceSpec[] {
     flags: [
       ['listen', `${HOST}:${lb}`],
       ['admin', `${HOST}:${balancerAdmin}`],
-      ['admin-token', c.balancerToken],
+      ['purge-token', c.balancerPurgeToken],
+      ['drain-token', c.balancerDrainToken],
       ...specs.filter((s) => s.role === 'app').map((s): [string, string] => ['backend', `${s.url}#${s.name}`]),
       // The app answers /healthz only on its admin port (one per app), so checks use a cheap public page.
       ['health-path', '/robots.txt'],

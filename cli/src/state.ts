@@ -52,7 +52,10 @@ export interface Credentials {
   appPassword: string;
   dbManagerToken: string;
   appToken: string;
-  balancerToken: string;
+  /** The balancer's --purge-token: the apps hold it. */
+  balancerPurgeToken: string;
+  /** The balancer's --drain-token: only operators (and this CLI) hold it, never an app. */
+  balancerDrainToken: string;
   controlToken: string;
 }
 
@@ -86,7 +89,8 @@ export function newCredentials(): Credentials {
     appPassword: secret(),
     dbManagerToken: secret(),
     appToken: secret(),
-    balancerToken: secret(),
+    balancerPurgeToken: secret(),
+    balancerDrainToken: secret(),
     controlToken: secret(),
   };
 }
