@@ -130,7 +130,7 @@ export function readCluster(dir: string): ClusterFile | undefined {
   return JSON.parse(readFileSync(p.cluster, 'utf8')) as ClusterFile;
 }
 
-/** cluster.json holds command lines with passwords in them, so it is private too. */
+/** cluster.json holds no secret (they travel in the children's environment), but it says where everything listens: private too. */
 export function writeCluster(dir: string, cluster: ClusterFile): void {
   mkdirSync(paths(dir).root, { recursive: true });
   writeJsonAtomic(paths(dir).cluster, cluster, 0o600);
