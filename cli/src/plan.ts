@@ -28,6 +28,8 @@ export interface PlanInput {
   credentials: Credentials;
   mysql: MySQLTarget[];
   redisUrl: string;
+  /** The local Redis's ACL users (see local/redis-acl.ts); without it (--redis) every service uses redisUrl. */
+  redisUserUrls?: { app: string; manager: string };
   /** With --mysql: the user the services log in with (else the generated ones). */
   externalMySQL?: { user: string; password: string; database: string };
   probeIntervalMs: number;
@@ -71,7 +73,7 @@ export function serviceSpecs(input: PlanInput): ServiceSpec[] {
         ['mysql-password', ext?.password ?? c.mysqlPassword],
         ['replication-user', ext?.user ?? c.replicationUser],
         ['replication-password', ext?.password ?? c.replicationPassword],
-        ['redis-url', input.redisUrl],
+        ['redis-url', input.redisUserUrls?.manager ?? input.redisUrl],
         ['probe-interval-ms', String(input.probeIntervalMs)],
       ],
     },
@@ -92,7 +94,7 @@ export function serviceSpecs(input: PlanInput): ServiceSpec[] {
         ['admin-token', c.appToken],
         ['mysql-url', mysqlUrl(appUser, appPassword, first, db)],
         ...rest.map((r): [string, string] => ['mysql-replica-url', mysqlUrl(appUser, appPassword, r, db)]),
-        ['redis-url', input.redisUrl],
+        ['redis-url', input.redisUserUrls?.app ?? input.redisUrl],
         ['balancer-admin-url', `http://${HOST}:${balancerAdmin}`],
         ['balancer-token', c.balancerPurgeToken],
         ['instance-name', `app-${i}`],

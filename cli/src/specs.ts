@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { answersOk } from './api.js';
 import { mariadbAnswers, mariadbArgs, type MariaDBBinaries } from './local/mariadb.js';
-import { redisAnswers, redisArgs } from './local/redis.js';
+import { redisAnswers, redisArgs, writeRedisAcl } from './local/redis.js';
 import { adaptFlags, loadServiceSettings, serviceCommand, type ServiceName } from './services.js';
 import { paths, type Credentials } from './state.js';
 import type { ServiceSpec } from './plan.js';
@@ -33,9 +33,10 @@ export function mysqlSpec(dir: string, bin: MariaDBBinaries, name: string, index
   };
 }
 
-export function redisSpec(dir: string, binary: string, port: number): ManagedSpec {
+export function redisSpec(dir: string, binary: string, port: number, c: Credentials): ManagedSpec {
   const p = paths(dir);
   mkdirSync(p.redis, { recursive: true });
+  writeRedisAcl(p.redis, { app: c.redisAppPassword, manager: c.redisManagerPassword });
   return {
     name: 'redis',
     role: 'redis',

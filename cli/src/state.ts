@@ -57,6 +57,9 @@ export interface Credentials {
   /** The balancer's --drain-token: only operators (and this CLI) hold it, never an app. */
   balancerDrainToken: string;
   controlToken: string;
+  /** Redis ACL users (cli/src/local/redis-acl.ts): the apps' and the db-manager's. */
+  redisAppPassword: string;
+  redisManagerPassword: string;
 }
 
 export function paths(dir: string) {
@@ -92,6 +95,8 @@ export function newCredentials(): Credentials {
     balancerPurgeToken: secret(),
     balancerDrainToken: secret(),
     controlToken: secret(),
+    redisAppPassword: secret(),
+    redisManagerPassword: secret(),
   };
 }
 

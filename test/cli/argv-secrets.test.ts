@@ -3,12 +3,13 @@
 // checked without starting anything; the services still receive every secret, through their env.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@dramble/lib';
 import { adaptFlags, loadServiceSettings, mysqlSpec, newCredentials, redisSpec, serviceSpec, serviceSpecs, type Credentials } from '@dramble/cli';
 import type { MariaDBBinaries } from '../../cli/src/local/mariadb.js';
+import { redisUserUrl } from '../../cli/src/local/redis-acl.js';
 
 const ports = {
   balancer: 8080, dashboard: 8079, 'balancer-admin': 9080, 'db-manager-admin': 9090, redis: 6380,
@@ -29,6 +30,7 @@ describe('secrets never reach a command line', () => {
     credentials,
     mysql: [{ name: 'mysql-1', host: '127.0.0.1', port: 3307 }, { name: 'mysql-2', host: '127.0.0.1', port: 3308 }],
     redisUrl: 'redis://127.0.0.1:6380',
+    redisUserUrls: { app: redisUserUrl('127.0.0.1', 6380, 'app', credentials.redisAppPassword), manager: redisUserUrl('127.0.0.1', 6380, 'dramble-manager', credentials.redisManagerPassword) },
     probeIntervalMs: 500,
   });
   let specs: Awaited<ReturnType<typeof serviceSpec>>['spec'][] = [];
@@ -46,12 +48,21 @@ describe('secrets never reach a command line', () => {
     const all = [
       ...specs,
       mysqlSpec(dir, { mariadbd: '/usr/sbin/mariadbd', installDb: '/usr/bin/mariadb-install-db' } satisfies MariaDBBinaries, 'mysql-1', 1, 3307, false, credentials),
-      redisSpec(dir, '/usr/bin/redis-server', 6380),
+      redisSpec(dir, '/usr/bin/redis-server', 6380, credentials),
     ];
     for (const spec of all) {
       const argv = [spec.command, ...spec.args].join(' ');
       for (const [name, value] of secretsOf(credentials)) assert.ok(!argv.includes(value), `${spec.name}'s argv holds ${name}`);
     }
+  });
+
+  it("Redis gets its users' passwords from a 0600 ACL file", () => {
+    const spec = redisSpec(dir, '/usr/bin/redis-server', 6380, credentials);
+    const file = spec.args[spec.args.indexOf('--aclfile') + 1]!;
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const acl = readFileSync(file, 'utf8');
+    assert.ok(acl.includes(`>${credentials.redisAppPassword}`) && acl.includes(`>${credentials.redisManagerPassword}`));
+    assert.match(acl, /^user default off/m);
   });
 
   it('each service gets its secrets in its environment, and its config reads them from there', async () => {
@@ -74,6 +85,8 @@ describe('secrets never reach a command line', () => {
     assert.equal(dbm.env?.['DBM_MYSQL_PASSWORD'], credentials.mysqlPassword);
     assert.equal(dbm.env?.['DBM_REPLICATION_PASSWORD'], credentials.replicationPassword);
     assert.equal(dbm.env?.['DBM_ADMIN_TOKEN'], credentials.dbManagerToken);
+    assert.equal(new URL(dbm.env!['DBM_REDIS_URL']!).username, 'dramble-manager', 'the db-manager logs in to Redis as the topology owner');
+    assert.equal(new URL(app.env!['APP_REDIS_URL']!).username, 'app', 'the app logs in to Redis as the app user');
   });
 
   it('joins a repeated secret list setting with commas, the way its env var is split', () => {

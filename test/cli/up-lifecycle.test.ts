@@ -68,6 +68,8 @@ describe('dramble up, Ctrl-C, and up again', { timeout: 200_000 }, () => {
       body: JSON.stringify({ title: 'Survives a restart', slug: 'survives', body: 'kept in .dramble', status: 'published' }),
     });
     assert.equal(created.status, 201);
+    // The services reach Redis as their ACL users (app, dramble-manager) and are never refused.
+    for (const name of ['app-1', 'db-manager']) assert.doesNotMatch(readFileSync(join(dir, 'logs', `${name}.log`), 'utf8'), /NOPERM|NOAUTH|WRONGPASS/, `${name} was refused by Redis`);
 
     const { code, output } = await first.stop('SIGINT');
     assert.equal(code, 0, output);
