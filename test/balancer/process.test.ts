@@ -180,6 +180,7 @@ describe('signals', () => {
     const purgeBody = JSON.stringify({ urls: ['/cached'] });
     const denied = await fetch(`${adminUrl}/api/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: purgeBody });
     assert.equal(denied.status, 401);
+    assert.equal(denied.headers.get('www-authenticate'), 'Bearer', 'refused by the primary itself, with the challenge');
     const purge = await fetch(`${adminUrl}/api/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer tok' }, body: purgeBody });
     assert.equal(purge.status, 200);
     assert.deepEqual(await purge.json(), { purged: 2, workers: 2 }, 'each worker dropped its copy');

@@ -29,3 +29,15 @@ export function refusal(req: IncomingMessage, power: AdminPower, tokens: AdminTo
   if (checkBearerToken(req, tokens[other]) === 'ok') return { status: 403, error: `this token grants ${other}, not ${power}` };
   return { status: 401, error: 'invalid bearer token' };
 }
+
+/**
+ * The power a request needs, from its method and path alone (the same routes as admin/routes.ts and
+ * cache/admin.ts); undefined for reads and unknown paths. The cluster primary uses it to refuse a bad
+ * token itself, before it buffers the body and asks every worker.
+ */
+export function powerFor(method: string, path: string): AdminPower | undefined {
+  if (method !== 'POST') return undefined;
+  if (path === '/api/cache/purge') return 'purge';
+  if (/^\/api\/backends\/[^/]+\/(drain|undrain)$/.test(path)) return 'drain';
+  return undefined;
+}
