@@ -3,6 +3,8 @@ export { parse, parseDuration, USAGE, UsageError } from './args.js';
 export { wantedPorts, assignPorts, isPortFree, freePort } from './ports.js';
 export { serviceSpecs, parseMySQLUrls, DATABASE } from './plan.js';
 export { adaptFlags, loadServiceSettings, serviceCommand, repoRoot } from './services.js';
+export { mysqlSpec, redisSpec, serviceSpec } from './specs.js';
+export { Supervisor } from './supervisor.js';
 export { initSql, mariadbArgs, findMariaDB } from './local/mariadb.js';
 export { findRedis } from './local/redis.js';
 export { missingBinariesMessage } from './commands/up.js';

@@ -28,6 +28,8 @@ export interface PlanInput {
   credentials: Credentials;
   mysql: MySQLTarget[];
   redisUrl: string;
+  /** The local Redis's ACL users (see local/redis-acl.ts); without it (--redis) every service uses redisUrl. */
+  redisUserUrls?: { app: string; manager: string };
   /** With --mysql: the user the services log in with (else the generated ones). */
   externalMySQL?: { user: string; password: string; database: string };
   probeIntervalMs: number;
@@ -71,7 +73,7 @@ export function serviceSpecs(input: PlanInput): ServiceSpec[] {
         ['mysql-password', ext?.password ?? c.mysqlPassword],
         ['replication-user', ext?.user ?? c.replicationUser],
         ['replication-password', ext?.password ?? c.replicationPassword],
-        ['redis-url', input.redisUrl],
+        ['redis-url', input.redisUserUrls?.manager ?? input.redisUrl],
         ['probe-interval-ms', String(input.probeIntervalMs)],
       ],
     },
@@ -92,9 +94,9 @@ export function serviceSpecs(input: PlanInput): ServiceSpec[] {
         ['admin-token', c.appToken],
         ['mysql-url', mysqlUrl(appUser, appPassword, first, db)],
         ...rest.map((r): [string, string] => ['mysql-replica-url', mysqlUrl(appUser, appPassword, r, db)]),
-        ['redis-url', input.redisUrl],
+        ['redis-url', input.redisUserUrls?.app ?? input.redisUrl],
         ['balancer-admin-url', `http://${HOST}:${balancerAdmin}`],
-        ['balancer-token', c.balancerToken],
+        ['balancer-token', c.balancerPurgeToken],
         ['instance-name', `app-${i}`],
         ['admin-email', c.adminEmail],
         ['admin-password', c.adminPassword],
@@ -113,7 +115,8 @@ export function serviceSpecs(input: PlanInput): ServiceSpec[] {
     flags: [
       ['listen', `${HOST}:${lb}`],
       ['admin', `${HOST}:${balancerAdmin}`],
-      ['admin-token', c.balancerToken],
+      ['purge-token', c.balancerPurgeToken],
+      ['drain-token', c.balancerDrainToken],
       ...specs.filter((s) => s.role === 'app').map((s): [string, string] => ['backend', `${s.url}#${s.name}`]),
       // The app answers /healthz only on its admin port (one per app), so checks use a cheap public page.
       ['health-path', '/robots.txt'],

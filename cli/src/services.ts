@@ -1,6 +1,9 @@
 // How `dramble up` runs the three services: from source through tsx when the checkout has it
 // (so `npm start` needs no build), else the compiled dist/. Flags are checked against the
-// service's own settings table, the single source of truth for their names.
+// service's own settings table, the single source of truth for their names. Secret settings
+// (passwords, tokens, URLs with credentials) go to the child through its environment instead of its
+// command line: /proc/<pid>/cmdline is readable by every local user (and `ps` shows it), while
+// /proc/<pid>/environ is readable only by the process's owner.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -37,10 +40,19 @@ export function serviceCommand(service: ServiceName, root = repoRoot()): Service
   throw new ServiceMissingError(service);
 }
 
-/** The part of a lib `Setting` we need: its flag and whether it repeats. */
+/** The part of a lib `Setting` we need: its flag, whether it repeats, its env var and whether it is a secret. */
 export interface FlagInfo {
   flag: string;
   list?: boolean;
+  env?: string;
+  secret?: boolean;
+}
+
+export class SecretFlagError extends Error {
+  constructor(readonly flag: string) {
+    super(`--${flag} is a secret but its setting names no environment variable; refusing to put it on a command line`);
+    this.name = 'SecretFlagError';
+  }
 }
 
 export type Flags = Array<[flag: string, value: string]>;
@@ -49,14 +61,23 @@ function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 }
 
+export interface AdaptedFlags {
+  /** Command-line arguments: only settings that are not secret. */
+  args: string[];
+  /** Environment for the child: every secret setting, under its own variable (lists joined by commas). */
+  env: Record<string, string>;
+  dropped: string[];
+}
+
 /**
- * Turns the flags we mean into flags the service accepts: kept when the flag exists, renamed
- * when a setting of the same key has another flag, dropped (and reported) otherwise. Pure.
+ * Turns the flags we mean into what the service accepts: kept when the flag exists, renamed when a
+ * setting of the same key has another flag, dropped (and reported) otherwise; a secret setting is
+ * moved to its environment variable. Pure.
  */
-export function adaptFlags(settings: Record<string, FlagInfo> | undefined, intended: Flags): { args: string[]; dropped: string[] } {
-  if (!settings) return { args: intended.flatMap(([f, v]) => [`--${f}`, v]), dropped: [] };
+export function adaptFlags(settings: Record<string, FlagInfo>, intended: Flags): AdaptedFlags {
   const byFlag = new Map(Object.values(settings).map((s) => [s.flag, s]));
   const args: string[] = [];
+  const env: Record<string, string> = {};
   const dropped: string[] = [];
   for (const [flag, value] of intended) {
     const s = byFlag.get(flag) ?? settings[camel(flag)];
@@ -64,9 +85,15 @@ export function adaptFlags(settings: Record<string, FlagInfo> | undefined, inten
       dropped.push(flag);
       continue;
     }
+    if (s.secret) {
+      if (!s.env) throw new SecretFlagError(s.flag);
+      // A list setting's env var is split on commas; the URLs we pass percent-encode any comma.
+      env[s.env] = s.list && env[s.env] !== undefined ? `${env[s.env]},${value}` : value;
+      continue;
+    }
     args.push(`--${s.flag}`, value);
   }
-  return { args, dropped };
+  return { args, env, dropped };
 }
 
 /** Loads `settings` from the service's config module (source under tsx, else dist); undefined if neither loads. */

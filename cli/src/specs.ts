@@ -1,10 +1,12 @@
 // Turns the plan into processes the supervisor can start: command lines, log files, readiness
-// checks and stop grace periods for MariaDB, Redis and the three services.
+// checks and stop grace periods for MariaDB, Redis and the three services. No secret is ever on a
+// command line (world-readable in /proc/<pid>/cmdline and `ps`): services get theirs in the
+// environment, MariaDB in its 0600 init file, Redis in its 0600 ACL file.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { answersOk } from './api.js';
 import { mariadbAnswers, mariadbArgs, type MariaDBBinaries } from './local/mariadb.js';
-import { redisAnswers, redisArgs } from './local/redis.js';
+import { redisAnswers, redisArgs, writeRedisAcl } from './local/redis.js';
 import { adaptFlags, loadServiceSettings, serviceCommand, type ServiceName } from './services.js';
 import { paths, type Credentials } from './state.js';
 import type { ServiceSpec } from './plan.js';
@@ -31,9 +33,10 @@ export function mysqlSpec(dir: string, bin: MariaDBBinaries, name: string, index
   };
 }
 
-export function redisSpec(dir: string, binary: string, port: number): ManagedSpec {
+export function redisSpec(dir: string, binary: string, port: number, c: Credentials): ManagedSpec {
   const p = paths(dir);
   mkdirSync(p.redis, { recursive: true });
+  writeRedisAcl(p.redis, { app: c.redisAppPassword, manager: c.redisManagerPassword });
   return {
     name: 'redis',
     role: 'redis',
@@ -53,10 +56,22 @@ export function redisSpec(dir: string, binary: string, port: number): ManagedSpe
 
 const settingsCache = new Map<ServiceName, Awaited<ReturnType<typeof loadServiceSettings>>>();
 
-/** A service process; flags the service does not know are dropped and returned for a warning. */
+export class SettingsUnavailableError extends Error {
+  constructor(readonly service: ServiceName) {
+    super(`could not load the settings table of services/${service} (src/config.ts or dist/config.js), so it is unknown which of its flags are secrets; nothing started`);
+    this.name = 'SettingsUnavailableError';
+  }
+}
+
+/**
+ * A service process; flags the service does not know are dropped and returned for a warning, secret
+ * ones travel in `env` (never recorded in cluster.json).
+ */
 export async function serviceSpec(dir: string, s: ServiceSpec): Promise<{ spec: ManagedSpec; dropped: string[] }> {
   if (!settingsCache.has(s.service)) settingsCache.set(s.service, await loadServiceSettings(s.service));
-  const { args, dropped } = adaptFlags(settingsCache.get(s.service), s.flags);
+  const settings = settingsCache.get(s.service);
+  if (!settings) throw new SettingsUnavailableError(s.service);
+  const { args, env, dropped } = adaptFlags(settings, s.flags);
   const cmd = serviceCommand(s.service);
   const admin = s.adminUrl;
   const spec: ManagedSpec = {
@@ -68,6 +83,7 @@ export async function serviceSpec(dir: string, s: ServiceSpec): Promise<{ spec: 
     marker: `--admin ${new URL(admin).host}`,
     command: cmd.command,
     args: [...cmd.args, ...args],
+    env,
     cwd: cmd.cwd,
     log: join(paths(dir).logs, `${s.name}.log`),
     ready: async () => (await answersOk(`${admin}/healthz`)) && (await answersOk(`${admin}/readyz`)),

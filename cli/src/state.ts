@@ -52,8 +52,14 @@ export interface Credentials {
   appPassword: string;
   dbManagerToken: string;
   appToken: string;
-  balancerToken: string;
+  /** The balancer's --purge-token: the apps hold it. */
+  balancerPurgeToken: string;
+  /** The balancer's --drain-token: only operators (and this CLI) hold it, never an app. */
+  balancerDrainToken: string;
   controlToken: string;
+  /** Redis ACL users (cli/src/local/redis-acl.ts): the apps' and the db-manager's. */
+  redisAppPassword: string;
+  redisManagerPassword: string;
 }
 
 export function paths(dir: string) {
@@ -86,8 +92,11 @@ export function newCredentials(): Credentials {
     appPassword: secret(),
     dbManagerToken: secret(),
     appToken: secret(),
-    balancerToken: secret(),
+    balancerPurgeToken: secret(),
+    balancerDrainToken: secret(),
     controlToken: secret(),
+    redisAppPassword: secret(),
+    redisManagerPassword: secret(),
   };
 }
 
@@ -126,7 +135,7 @@ export function readCluster(dir: string): ClusterFile | undefined {
   return JSON.parse(readFileSync(p.cluster, 'utf8')) as ClusterFile;
 }
 
-/** cluster.json holds command lines with passwords in them, so it is private too. */
+/** cluster.json holds no secret (they travel in the children's environment), but it says where everything listens: private too. */
 export function writeCluster(dir: string, cluster: ClusterFile): void {
   mkdirSync(paths(dir).root, { recursive: true });
   writeJsonAtomic(paths(dir).cluster, cluster, 0o600);

@@ -6,6 +6,8 @@ import { writeCluster, type ClusterFile, type ProcessEntry } from './state.js';
 
 export interface ManagedSpec extends ProcessEntry {
   cwd?: string;
+  /** Added to the inherited environment: the secrets, kept off the command line and out of cluster.json. */
+  env?: Record<string, string>;
   /** Resolves true once the process does its job (accepts connections, /readyz answers...). */
   ready: () => Promise<boolean>;
   readyTimeoutMs: number;
@@ -81,7 +83,7 @@ export class Supervisor {
     }
     if (this.stopping) throw new StoppingError();
     // Checked right before the (synchronous) spawn: a stop that began earlier never misses it.
-    const handle = startProcess({ command: spec.command, args: spec.args, log: spec.log ?? '/dev/null', ...(spec.cwd ? { cwd: spec.cwd } : {}) });
+    const handle = startProcess({ command: spec.command, args: spec.args, log: spec.log ?? '/dev/null', ...(spec.cwd ? { cwd: spec.cwd } : {}), ...(spec.env ? { env: { ...process.env, ...spec.env } } : {}) });
     slot.handle = handle;
     spec.pid = handle.pid;
     const startTime = procStartTime(handle.pid);

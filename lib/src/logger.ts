@@ -6,6 +6,7 @@ export type { Logger };
 /** Paths whose values never reach a log line, wherever a caller puts them. */
 export const REDACTED_PATHS = [
   'password', '*.password', 'token', '*.token', 'secret', '*.secret', 'adminToken', '*.adminToken',
+  'purgeToken', '*.purgeToken', 'drainToken', '*.drainToken',
   'authorization', '*.authorization', 'headers.authorization', 'headers.cookie', '*.headers.authorization',
   '*.headers.cookie', 'req.headers.authorization', 'req.headers.cookie', 'url', '*.url',
 ];

@@ -17,7 +17,7 @@ describe('edge cache through the balancer', () => {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, s-maxage=1', 'cache-tag': 'home', 'content-length': Buffer.byteLength(page) });
       res.end(page);
     });
-    lb = await startTestBalancer(['--backend', backend.url, '--admin-token', 'tok', '--max-fails', '1', '--fail-timeout-ms', '60000']);
+    lb = await startTestBalancer(['--backend', backend.url, '--purge-token', 'tok', '--max-fails', '1', '--fail-timeout-ms', '60000']);
   });
   after(async () => {
     await lb.close();

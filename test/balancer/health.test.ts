@@ -128,7 +128,7 @@ describe('drain through the admin API', () => {
   before(async () => {
     a = await startBackend('a');
     b = await startBackend('b');
-    lb = await startTestBalancer(['--backend', a.url, '--backend', b.url, '--admin-token', 'sekrit', '--strategy', 'round-robin', '--no-cache']);
+    lb = await startTestBalancer(['--backend', a.url, '--backend', b.url, '--drain-token', 'sekrit', '--strategy', 'round-robin', '--no-cache']);
   });
   after(async () => {
     await lb.close();

@@ -152,7 +152,7 @@ describe('signals', () => {
   it('--workers 2 has one admin listener for all workers: metrics add up, a purge and a drain reach every worker', async () => {
     const a = await startBackendProcess('pi1');
     procs.push(a);
-    const lb = await startBalancerProcess(['--backend', `http://127.0.0.1:${a.port}#pi1`, '--workers', '2', '--admin-token', 'tok']);
+    const lb = await startBalancerProcess(['--backend', `http://127.0.0.1:${a.port}#pi1`, '--workers', '2', '--purge-token', 'tok', '--drain-token', 'drain-tok']);
     procs.push(lb);
     const adminUrl = `http://127.0.0.1:${lb.admin}`;
     await eventually(async () => ((await (await fetch(`${adminUrl}/readyz`)).json()) as { checks: { workers?: { detail?: { ready: number } } } }).checks.workers?.detail?.ready === 2, 30_000, 'both workers ready');
@@ -180,17 +180,20 @@ describe('signals', () => {
     const purgeBody = JSON.stringify({ urls: ['/cached'] });
     const denied = await fetch(`${adminUrl}/api/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: purgeBody });
     assert.equal(denied.status, 401);
+    assert.equal(denied.headers.get('www-authenticate'), 'Bearer', 'refused by the primary itself, with the challenge');
     const purge = await fetch(`${adminUrl}/api/cache/purge`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer tok' }, body: purgeBody });
     assert.equal(purge.status, 200);
     assert.deepEqual(await purge.json(), { purged: 2, workers: 2 }, 'each worker dropped its copy');
     assert.deepEqual([(await get('/cached')).cache, (await get('/cached')).cache], ['MISS', 'MISS']);
 
-    const drain = await fetch(`${adminUrl}/api/backends/pi1/drain`, { method: 'POST', headers: { authorization: 'Bearer tok' } });
+    const byPurgeToken = await fetch(`${adminUrl}/api/backends/pi1/drain`, { method: 'POST', headers: { authorization: 'Bearer tok' } });
+    assert.equal(byPurgeToken.status, 403, 'every worker refuses a drain by the purge token');
+    const drain = await fetch(`${adminUrl}/api/backends/pi1/drain`, { method: 'POST', headers: { authorization: 'Bearer drain-tok' } });
     assert.equal(drain.status, 200);
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await get('/')).status);
     assert.deepEqual(statuses, [503, 503, 503, 503], 'no worker sends to the drained backend');
-    assert.equal((await fetch(`${adminUrl}/api/backends/pi1/undrain`, { method: 'POST', headers: { authorization: 'Bearer tok' } })).status, 200);
+    assert.equal((await fetch(`${adminUrl}/api/backends/pi1/undrain`, { method: 'POST', headers: { authorization: 'Bearer drain-tok' } })).status, 200);
     assert.equal((await get('/')).status, 200);
     assert.equal((await get('/')).status, 200);
 

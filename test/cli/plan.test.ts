@@ -48,9 +48,9 @@ describe('the services dramble up starts', () => {
       const settings = await loadServiceSettings(service);
       assert.ok(settings, `services/${service}/src/config.ts exports settings`);
       for (const spec of plan.filter((s) => s.service === service)) {
-        const { args, dropped } = adaptFlags(settings, spec.flags);
+        const { args, env, dropped } = adaptFlags(settings, spec.flags);
         assert.deepEqual(dropped, [], `${spec.name}: flags the service does not know`);
-        assert.doesNotThrow(() => loadConfig(settings as never, { argv: args, env: {} }), `${spec.name} config loads`);
+        assert.doesNotThrow(() => loadConfig(settings as never, { argv: args, env }), `${spec.name} config loads`);
       }
     });
   }
@@ -58,6 +58,7 @@ describe('the services dramble up starts', () => {
   it('renames a flag by setting key and drops one the service does not have', () => {
     const r = adaptFlags({ adminToken: { flag: 'token' }, listen: { flag: 'listen' } }, [['admin-token', 't'], ['listen', ':1'], ['nope', 'x']]);
     assert.deepEqual(r.args, ['--token', 't', '--listen', ':1']);
+    assert.deepEqual(r.env, {});
     assert.deepEqual(r.dropped, ['nope']);
   });
 

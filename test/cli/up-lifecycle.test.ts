@@ -50,6 +50,17 @@ describe('dramble up, Ctrl-C, and up again', { timeout: 200_000 }, () => {
     password = creds.adminPassword;
     assert.equal(statSync(join(dir, 'credentials.json')).mode & 0o777, 0o600, 'credentials are private');
     assert.ok(first.output().includes(password), 'the first run prints the editor password');
+    // No secret on any started process's command line (world-readable, what `ps` shows) or in cluster.json.
+    const secrets = Object.entries(JSON.parse(readFileSync(join(dir, 'credentials.json'), 'utf8')) as Record<string, string>).filter(([k]) => /password|token/i.test(k));
+    const clusterText = readFileSync(join(dir, 'cluster.json'), 'utf8');
+    for (const p of first.cluster.processes) {
+      const cmdline = readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0').join(' ');
+      assert.ok(cmdline.length > 0, `${p.name} has a command line`);
+      for (const [name, value] of secrets) {
+        assert.ok(!cmdline.includes(value), `${name} is on the command line of ${p.name} (pid ${p.pid})`);
+        assert.ok(!clusterText.includes(value), `${name} is in cluster.json`);
+      }
+    }
     const token = await editorApiToken(first.cluster.balancerUrl, creds.adminEmail, creds.adminPassword);
     const created = await http(`${first.cluster.balancerUrl}/api/v1/posts`, {
       method: 'POST',
@@ -57,6 +68,8 @@ describe('dramble up, Ctrl-C, and up again', { timeout: 200_000 }, () => {
       body: JSON.stringify({ title: 'Survives a restart', slug: 'survives', body: 'kept in .dramble', status: 'published' }),
     });
     assert.equal(created.status, 201);
+    // The services reach Redis as their ACL users (app, dramble-manager) and are never refused.
+    for (const name of ['app-1', 'db-manager']) assert.doesNotMatch(readFileSync(join(dir, 'logs', `${name}.log`), 'utf8'), /NOPERM|NOAUTH|WRONGPASS/, `${name} was refused by Redis`);
 
     const { code, output } = await first.stop('SIGINT');
     assert.equal(code, 0, output);

@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   builds,
+  exampleSecret,
   find,
   memoryBytes,
   resolveEnv,
@@ -18,6 +19,26 @@ import {
   type Workload,
 } from './support.js';
 import { ROLE_LABEL } from '../../services/db-manager/src/kube/pod-labeler.js';
+import { LEASE_NAME } from '../../services/db-manager/src/wiring.js';
+
+interface RoleRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+/** Verbs RBAC cannot limit by resourceNames: collection reads (list, watch) and create (no name yet). */
+const UNNAMEABLE_VERBS = new Set(['list', 'watch', 'create', 'deletecollection']);
+
+function rulesOf(objs: KubeObj[], role: string): RoleRule[] {
+  return ((find(objs, 'Role', role) as (KubeObj & { rules: RoleRule[] }) | undefined)?.rules ?? []);
+}
+
+/** The Secret keys a container reads through secretKeyRef. */
+function secretKeys(c: Container): string[] {
+  return (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.key] : []));
+}
 
 const MiB = 2 ** 20;
 /** Pis in the cluster the pi overlay is for. */
@@ -214,6 +235,55 @@ for (const [overlay, objs] of builds()) {
       const tls = balancer.ports?.some((p) => p.name === 'https');
       assert.deepEqual(reach('balancer'), tls ? ['*:http', '*:https', 'app:admin'] : ['*:http', 'app:admin']);
       assert.deepEqual(reach('db-manager'), []);
+    });
+
+    it('the db-manager may patch only the MySQL StatefulSet pods by name, and get/update only its own Lease', () => {
+      const mysql = ws.find((w) => w.kind === 'StatefulSet' && w.name === 'mysql')!;
+      const podNames = Array.from({ length: mysql.replicas }, (_, i) => `mysql-${i}`);
+      const rules = rulesOf(objs, 'db-manager');
+      const patch = rules.filter((r) => r.resources.includes('pods') && r.verbs.includes('patch'));
+      assert.equal(patch.length, 1, 'one rule grants pod patch');
+      assert.deepEqual(patch[0]!.resourceNames, podNames, `patch is limited to ${podNames.join(', ')}`);
+      assert.deepEqual(patch[0]!.verbs, ['patch']);
+      const list = rules.filter((r) => r.resources.includes('pods') && !r.resourceNames);
+      assert.deepEqual(list.map((r) => r.verbs), [['list']], 'only list (which RBAC cannot name) is namespace-wide');
+      const lease = rules.filter((r) => r.resources.includes('leases') && r.resourceNames);
+      assert.deepEqual(lease.map((r) => [r.verbs, r.resourceNames]), [[['get', 'update'], [LEASE_NAME]]]);
+    });
+
+    it('every Role verb that RBAC can limit to named objects is limited', () => {
+      for (const role of objs.filter((o) => o.kind === 'Role')) {
+        for (const r of rulesOf(objs, role.metadata.name)) {
+          const nameable = r.verbs.filter((v) => !UNNAMEABLE_VERBS.has(v));
+          if (nameable.length > 0) assert.ok(r.resourceNames?.length, `Role ${role.metadata.name}: ${nameable.join(', ')} on ${r.resources.join(', ')} without resourceNames`);
+        }
+      }
+    });
+
+    it('no container gets a Secret value on its command line ($(VAR) in args is visible in ps and the pod spec)', () => {
+      for (const w of ws) {
+        for (const { c } of containersOf(w)) {
+          const { sources } = resolveEnv(c, objs);
+          const argv = c as Container & { command?: string[]; args?: string[] };
+          for (const a of [...(argv.command ?? []), ...(argv.args ?? [])]) {
+            for (const m of a.matchAll(/\$\((\w+)\)/g)) assert.notEqual(sources[m[1]!], 'secret', `${w.name}/${c.name}: ${m[1]} (a Secret) in argv`);
+          }
+        }
+      }
+    });
+
+    it('the app pods hold the balancer purge token only, and the Redis user that cannot write the topology', () => {
+      const container = (name: string) => ws.find((w) => w.name === name)!.pod.containers[0]!;
+      const app = secretKeys(container('app'));
+      assert.ok(app.includes('balancer-purge-token'));
+      for (const k of ['balancer-drain-token', 'redis-password', 'redis-manager-password', 'db-manager-redis-url', 'redis-users.acl']) assert.ok(!app.includes(k), `the app reads ${k}`);
+      assert.ok(app.includes('app-redis-url'));
+      const balancer = secretKeys(container('balancer'));
+      assert.ok(balancer.includes('balancer-purge-token') && balancer.includes('balancer-drain-token'));
+      const dbm = secretKeys(container('db-manager'));
+      assert.ok(dbm.includes('db-manager-redis-url') && !dbm.includes('app-redis-url'));
+      const secret = exampleSecret().data;
+      assert.notEqual(secret['balancer-purge-token'], secret['balancer-drain-token']);
     });
 
     it('service accounts: only the balancer and the db-manager get API tokens', () => {

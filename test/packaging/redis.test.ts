@@ -1,16 +1,18 @@
 // Redis as the manifests and docker-compose.yml run it, on the real redis-server: the arguments are
 // accepted, a password is required, the probes' `redis-cli ping` gets in with REDISCLI_AUTH, and the
-// URL the app and the db-manager get (from secret.example.yaml) authenticates.
+// URLs the app and the db-manager get (from secret.example.yaml) authenticate as their ACL users: the
+// app's may not write or publish dramble:topology, the db-manager's may.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort, REDIS_SERVER, spawnTracked, type Spawned } from '../support/index.js';
-import { builds, composeEnv, composeFile, exampleSecret, resolveEnv, workloads } from './support.js';
+import { builds, composeEnv, composeFile, exampleSecret, resolveEnv, root, workloads } from './support.js';
+import { redisAclFile } from '../../cli/src/local/redis-acl.js';
 
 const execFileP = promisify(execFile);
 
@@ -52,16 +54,52 @@ async function stop(r: Running | undefined): Promise<void> {
   rmSync(r.dir, { recursive: true, force: true });
 }
 
+async function connectAs(url: string, port: number): Promise<Redis> {
+  const u = new URL(url);
+  assert.equal(u.hostname, 'redis');
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  const client = new Redis(u.toString(), { lazyConnect: true, maxRetriesPerRequest: 0 });
+  await client.connect();
+  return client;
+}
+
 describe('Redis in Kubernetes', () => {
   const objs = builds().get('pi')!;
   const redis = workloads(objs).find((w) => w.name === 'redis')!;
-  const c = redis.pod.containers[0]! as (typeof redis.pod.containers)[number] & { args: string[] };
+  const c = redis.pod.containers[0]! as (typeof redis.pod.containers)[number] & { args: string[]; volumeMounts?: Array<{ name: string; mountPath: string }> };
   const env = resolveEnv(c, objs).values;
+  const secret = exampleSecret().data;
   let r: Running | undefined;
-  after(() => stop(r));
+  const aclDir = mkdtempSync(join(tmpdir(), 'dramble-redis-acl-'));
+  after(async () => {
+    await stop(r);
+    rmSync(aclDir, { recursive: true, force: true });
+  });
+
+  /** The manifest args with the Secret volume's users.acl at a scratch path, as the kubelet mounts it. */
+  function argsWithAclFile(): string[] {
+    const volumes = (redis.pod as { volumes?: Array<{ name: string; secret?: { secretName: string; items?: Array<{ key: string; path: string }> } }> }).volumes ?? [];
+    const mounts = c.volumeMounts ?? [];
+    return expand(c.args, env).map((a) => {
+      for (const v of volumes.filter((x) => x.secret)) {
+        const m = mounts.find((x) => x.name === v.name);
+        for (const item of v.secret!.items ?? []) {
+          if (!m || a !== `${m.mountPath}/${item.path}`) continue;
+          const file = join(aclDir, item.path);
+          writeFileSync(file, secret[item.key]!, { mode: 0o600 });
+          return file;
+        }
+      }
+      return a;
+    });
+  }
 
   it('starts with the manifest arguments and answers the probe command with REDISCLI_AUTH', async () => {
-    r = await startWith(expand(c.args, env), { REDISCLI_AUTH: env.REDISCLI_AUTH! });
+    assert.ok(!c.args.some((a) => /\$\(\w+\)/.test(a)), 'no variable (and so no Secret value) on the command line');
+    const args = argsWithAclFile();
+    assert.ok(args.some((a) => a.startsWith(aclDir)), 'the --aclfile path is the mounted Secret key');
+    r = await startWith(args, { REDISCLI_AUTH: env.REDISCLI_AUTH! });
     assert.deepEqual(c.readinessProbe?.exec?.command, ['redis-cli', 'ping']);
     assert.equal(await cli(r.port, ['config', 'get', 'maxmemory-policy'], { REDISCLI_AUTH: env.REDISCLI_AUTH! }), 'maxmemory-policy\nnoeviction', 'a full Redis refuses writes, never evicts sessions or limiter counters');
     assert.equal(await cli(r.port, ['config', 'get', 'save'], { REDISCLI_AUTH: env.REDISCLI_AUTH! }), 'save', 'no snapshots');
@@ -71,17 +109,31 @@ describe('Redis in Kubernetes', () => {
     assert.match(await cli(r!.port, ['ping'], {}), /NOAUTH/);
   });
 
-  it("the app's and the db-manager's redis-url from the Secret authenticates", async () => {
-    const url = new URL(exampleSecret().data['redis-url']!);
-    url.hostname = '127.0.0.1';
-    url.port = String(r!.port);
-    const client = new Redis(url.toString(), { lazyConnect: true, maxRetriesPerRequest: 0 });
+  it("the app's redis-url logs in as the app user, which cannot write or publish dramble:topology", async () => {
+    const manager = await connectAs(secret['db-manager-redis-url']!, r!.port);
+    const app = await connectAs(secret['app-redis-url']!, r!.port);
     try {
-      await client.connect();
-      assert.equal(await client.ping(), 'PONG');
+      assert.equal(await app.call('acl', 'whoami').catch((e: Error) => e.message), 'NOPERM this user has no permissions to run the \'acl|whoami\' command');
+      assert.equal(await manager.set('dramble:topology', '{"epoch":1}'), 'OK');
+      assert.equal(typeof (await manager.publish('dramble:topology', '{"epoch":1}')), 'number');
+      await assert.rejects(app.set('dramble:topology', '{"epoch":99}'), /NOPERM/);
+      await assert.rejects(app.publish('dramble:topology', '{"epoch":99}'), /NOPERM/);
+      assert.equal(await app.get('dramble:topology'), '{"epoch":1}');
+      assert.equal(await app.set('dramble:session:x', 'y'), 'OK');
     } finally {
-      client.disconnect();
+      app.disconnect();
+      manager.disconnect();
     }
+  });
+
+  it("the Secret's ACL file is exactly Dramble's rules with the Secret's passwords, and so is k8s/README.md's", () => {
+    const passwords = { operator: secret['redis-password']!, app: secret['redis-app-password']!, manager: secret['redis-manager-password']! };
+    assert.equal(secret['redis-users.acl'], redisAclFile(passwords));
+    assert.equal(decodeURIComponent(new URL(secret['app-redis-url']!).password), passwords.app);
+    assert.equal(decodeURIComponent(new URL(secret['db-manager-redis-url']!).password), passwords.manager);
+    const readme = readFileSync(join(root, 'k8s/README.md'), 'utf8');
+    const heredoc = /cat > redis-users\.acl <<EOF\n([\s\S]*?)EOF\n/.exec(readme)?.[1];
+    assert.equal(heredoc, redisAclFile({ operator: '$REDIS', app: '$REDIS_APP', manager: '$REDIS_MGR' }));
   });
 });
 

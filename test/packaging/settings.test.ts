@@ -245,7 +245,8 @@ describe('k8s/base/secret.example.yaml', () => {
       assert.equal(decodeURIComponent(u.password), data['mysql-app-password'], `${key} password = mysql-app-password`);
       assert.equal(decodeURIComponent(u.username), 'dramble');
     }
-    assert.equal(decodeURIComponent(new URL(data['redis-url']!).password), data['redis-password']);
+    assert.equal(decodeURIComponent(new URL(data['app-redis-url']!).password), data['redis-app-password']);
+    assert.equal(decodeURIComponent(new URL(data['db-manager-redis-url']!).password), data['redis-manager-password']);
   });
 
   it("the app's and the db-manager's MySQL credentials are the ones MariaDB is initialised with", () => {

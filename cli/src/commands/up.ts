@@ -8,6 +8,7 @@ import { startDashboard, type DashboardHandle } from '../dashboard/server.js';
 import { ensureDatadir, findMariaDB, writeInitFile, MARIADB_PACKAGE, type MariaDBBinaries } from '../local/mariadb.js';
 import { ownsPid, procStartTime, waitFor } from '../local/process.js';
 import { findRedis, REDIS_PACKAGE } from '../local/redis.js';
+import { REDIS_APP_USER, REDIS_MANAGER_USER, redisUserUrl } from '../local/redis-acl.js';
 import { step, seconds, type Say } from '../output.js';
 import { DATABASE, parseMySQLUrls, serviceSpecs, type MySQLTarget } from '../plan.js';
 import { assignPorts, wantedPorts } from '../ports.js';
@@ -120,7 +121,7 @@ export async function up(o: Parsed, out: Say): Promise<number> {
         );
       });
       const redisPort = ports['redis'] ?? 0;
-      await step(out, `Redis on :${redisPort}`, () => sup.start(redisSpec(dir, redisBin, redisPort)));
+      await step(out, `Redis on :${redisPort}`, () => sup.start(redisSpec(dir, redisBin, redisPort, credentials)));
     } else {
       out(`using MySQL ${mysqlTargets.map((m) => `${m.host}:${m.port}`).join(', ')} and Redis ${redisUrl.replace(/\/\/[^@]*@/, '//***@')}`);
     }
@@ -131,6 +132,8 @@ export async function up(o: Parsed, out: Say): Promise<number> {
       credentials,
       mysql: ordered,
       redisUrl,
+      // Our own Redis has an ACL user per service; one given with --redis is used as it is.
+      ...(o.redis === undefined ? { redisUserUrls: { app: redisUserUrl('127.0.0.1', ports['redis'] ?? 0, REDIS_APP_USER, credentials.redisAppPassword), manager: redisUserUrl('127.0.0.1', ports['redis'] ?? 0, REDIS_MANAGER_USER, credentials.redisManagerPassword) } } : {}),
       probeIntervalMs: 500,
       ...(ext ? { externalMySQL: { user: ext.user, password: ext.password, database: ext.database } } : {}),
     });

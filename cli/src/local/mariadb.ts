@@ -2,7 +2,7 @@
 // survives `dramble down` / `dramble up`. The system tables are installed once into a template
 // dir (mariadb-install-db is the slow part) and copied for each instance.
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -129,7 +129,9 @@ export function mariadbArgs(o: MariaDBArgsOptions): string[] {
 
 export function writeInitFile(base: string, c: Credentials, database: string): void {
   mkdirSync(base, { recursive: true });
-  writeFileSync(join(base, 'init.sql'), initSql(c, database), { mode: 0o600 });
+  const file = join(base, 'init.sql');
+  writeFileSync(file, initSql(c, database), { mode: 0o600 });
+  chmodSync(file, 0o600); // the mode above applies only when the file is created
 }
 
 /** Resolves once the server accepts a login, or null while it is still starting. */

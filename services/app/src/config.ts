@@ -84,7 +84,7 @@ export const settings = defineSettings({
   },
   redisUrl: { schema: setting.url(), env: 'APP_REDIS_URL', flag: 'redis-url', doc: 'Redis for sessions, the page cache, instance heartbeats and the topology channel.', secret: true },
   balancerAdminUrl: { schema: setting.optionalString(), env: 'APP_BALANCER_ADMIN_URL', flag: 'balancer-admin-url', doc: 'Balancer admin base URL; edits POST /api/cache/purge there (unset: no purge).' },
-  balancerToken: { schema: setting.optionalString(), env: 'APP_BALANCER_TOKEN', flag: 'balancer-token', doc: 'Bearer token for the balancer purge call.', secret: true },
+  balancerToken: { schema: setting.optionalString(), env: 'APP_BALANCER_TOKEN', flag: 'balancer-token', doc: 'The balancer\'s purge token (its --purge-token), sent with POST /api/cache/purge; the app never holds its drain token.', secret: true },
   instanceName: { schema: setting.string(hostname()), env: 'APP_INSTANCE_NAME', flag: 'instance-name', doc: 'Name shown on /cluster and in the X-App-Instance header.', defaultDoc: '(hostname)' },
   nodeName: { schema: setting.string(''), env: 'APP_NODE_NAME', flag: 'node-name', doc: 'Kubernetes node (Pi) this instance runs on, shown on /cluster.' },
   adminEmail: { schema: setting.optionalString(), env: 'APP_ADMIN_EMAIL', flag: 'admin-email', doc: 'First admin, created at start when no user exists (with --admin-password).' },

@@ -17,7 +17,9 @@ const hashOn = z
 export const settings = defineSettings({
   listen: { schema: setting.hostPort('127.0.0.1:8080'), env: 'BALANCER_LISTEN', flag: 'listen', doc: 'Public listener (host:port).' },
   admin: { schema: setting.hostPort('127.0.0.1:9080'), env: 'BALANCER_ADMIN', flag: 'admin', doc: 'Admin listener: /healthz /readyz /metrics /api/*.' },
-  adminToken: { schema: setting.optionalString(), env: 'BALANCER_ADMIN_TOKEN', flag: 'admin-token', doc: 'Bearer token for mutating admin calls (drain, purge); unset = those calls are refused.', secret: true },
+  purgeToken: { schema: setting.optionalString(), env: 'BALANCER_PURGE_TOKEN', flag: 'purge-token', doc: 'Bearer token for POST /api/cache/purge (the app holds it); unset = purges are refused.', secret: true },
+  drainToken: { schema: setting.optionalString(), env: 'BALANCER_DRAIN_TOKEN', flag: 'drain-token', doc: 'Bearer token for POST /api/backends/:id/drain and /undrain (operators only); unset = drain/undrain are refused.', secret: true },
+  adminToken: { schema: setting.optionalString(), env: 'BALANCER_ADMIN_TOKEN', flag: 'admin-token', doc: 'Retired (it granted both purge and drain): the balancer refuses to start with it; use --purge-token and --drain-token.', secret: true },
   logLevel: { schema: setting.enumOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'), env: 'BALANCER_LOG_LEVEL', flag: 'log-level', doc: 'pino log level.' },
   accessLog: { schema: setting.bool(true), env: 'BALANCER_ACCESS_LOG', flag: 'access-log', doc: 'One JSON log line per request.' },
   shutdownDeadlineMs: { schema: setting.int(10_000, 0), env: 'BALANCER_SHUTDOWN_DEADLINE_MS', flag: 'shutdown-deadline-ms', doc: 'How long SIGTERM waits for in-flight requests.' },
@@ -146,6 +148,10 @@ export function checkConfig(config: BalancerConfig): BalancerConfig {
   const fail = (key: string, message: string): never => {
     throw new ConfigError(`invalid configuration:\n  setting "${key}" ${message}`, key);
   };
+  // The old single token was held by every app pod for purging; mapping it to either new token would
+  // silently keep granting drain to purge holders, so a deployment that still sets it stops here.
+  if (config.adminToken !== undefined) fail('adminToken', '(--admin-token, BALANCER_ADMIN_TOKEN) is retired: it granted both purge and drain; set --purge-token (for the app) and --drain-token (for operators) instead');
+  if (config.purgeToken !== undefined && config.purgeToken === config.drainToken) fail('drainToken', '(--drain-token) must differ from --purge-token: every app pod holds the purge token');
   if (config.discovery === 'dns' && !config.backendHost) fail('backendHost', '(--backend-host) is required with --discovery dns');
   if (config.discovery === 'kubernetes' && !config.service) fail('service', '(--service) is required with --discovery kubernetes');
   if (config.strategy === 'hash' && !config.hashOn) fail('hashOn', '(--hash-on) is required with --strategy hash');

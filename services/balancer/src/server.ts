@@ -319,13 +319,14 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
     });
   }
 
-  const cacheRoutes: AdminRoute[] = [cacheAdminRoutes(cache, () => config.adminToken)];
+  const tokens = () => ({ purge: config.purgeToken, drain: config.drainToken });
+  const cacheRoutes: AdminRoute[] = [cacheAdminRoutes(cache, tokens)];
   const admin = new AdminServer({
     listen: config.admin,
     exclusive: deps.privateAdmin ?? false,
     registry,
     logger,
-    handler: createAdminHandler({ backends, adminToken: () => config.adminToken, strategy: () => rt.strategy.name, extra: cacheRoutes }),
+    handler: createAdminHandler({ backends, tokens, strategy: () => rt.strategy.name, extra: cacheRoutes }),
   });
   admin.addReadinessCheck('backends', () => {
     const healthy = backends.all().filter((b) => b.healthy() && !b.draining).length;

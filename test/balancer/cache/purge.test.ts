@@ -17,7 +17,7 @@ describe('cache admin API', () => {
   before(async () => {
     backend = await startBackend();
     front = await startFront(backend.url);
-    const routes = cacheAdminRoutes(front.layer, TOKEN);
+    const routes = cacheAdminRoutes(front.layer, { purge: TOKEN, drain: undefined });
     admin = http.createServer((req, res) => {
       if (!routes(req, res)) {
         res.writeHead(404);
@@ -115,7 +115,7 @@ describe('cache admin API without a configured token', () => {
   it('refuses every purge (401, saying no token is configured)', async () => {
     const backend = await startBackend();
     const front = await startFront(backend.url);
-    const routes = cacheAdminRoutes(front.layer, undefined);
+    const routes = cacheAdminRoutes(front.layer, { purge: undefined, drain: 'drain-only' });
     const admin = http.createServer((req, res) => void routes(req, res));
     await new Promise<void>((r) => admin.listen(0, '127.0.0.1', r));
     try {
@@ -125,7 +125,7 @@ describe('cache admin API without a configured token', () => {
         body: JSON.stringify({ tags: ['x'] }),
       });
       assert.equal(r.statusCode, 401);
-      assert.match(((await r.body.json()) as { error: string }).error, /no admin token is configured/);
+      assert.match(((await r.body.json()) as { error: string }).error, /no purge token is configured/);
     } finally {
       await new Promise<void>((r) => admin.close(() => r()));
       await front.close();

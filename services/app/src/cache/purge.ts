@@ -1,5 +1,7 @@
 // Asks the balancer to drop its micro-cached copies of the pages an edit affected
 // (POST /api/cache/purge with the cache tags). A failed purge is logged: the copies expire on their own.
+// The token is the balancer's purge token only: it cannot drain backends, so a compromised app pod
+// can at worst empty the micro-cache.
 import type { Logger } from '@dramble/lib';
 
 export interface Purger {
@@ -9,7 +11,7 @@ export interface Purger {
 export class BalancerPurger implements Purger {
   constructor(
     private readonly baseUrl: string | undefined,
-    private readonly token: string | undefined,
+    private readonly purgeToken: string | undefined,
     private readonly logger: Logger,
     private readonly timeoutMs = 2000,
   ) {}
@@ -20,12 +22,13 @@ export class BalancerPurger implements Purger {
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
+        headers: { 'content-type': 'application/json', ...(this.purgeToken ? { authorization: `Bearer ${this.purgeToken}` } : {}) },
         body: JSON.stringify({ tags }),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       await res.arrayBuffer().catch(() => undefined);
-      if (!res.ok) this.logger.warn({ status: res.status, tags }, 'balancer purge refused');
+      // 403: the token is the balancer's drain token, not its purge token (a deployment mix-up).
+      if (!res.ok) this.logger.warn({ status: res.status, tags }, res.status === 403 ? 'balancer purge refused: the token is not the balancer\'s purge token' : 'balancer purge refused');
       return res.ok;
     } catch (err) {
       this.logger.warn({ err: String(err), tags }, 'balancer purge failed');

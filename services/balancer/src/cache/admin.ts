@@ -2,7 +2,8 @@
 // authenticated `POST /api/cache/purge` the app calls when content changes.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { checkBearerToken, readJsonBody, sendJson, type HttpError } from '@dramble/lib';
+import { readJsonBody, sendJson, type HttpError } from '@dramble/lib';
+import { refusal, type AdminTokens } from '../admin/powers.js';
 import type { CacheLayer } from './layer.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -19,10 +20,10 @@ export const purgeRequestSchema = z
 /** Handles the cache routes; returns false for any other path so the caller can route it. */
 export function cacheAdminRoutes(
   layer: CacheLayer,
-  /** The token, or a getter so a config reload (SIGHUP) takes effect. */
-  adminToken: string | undefined | (() => string | undefined),
+  /** The tokens (purging needs `purge`), or a getter so a config reload (SIGHUP) takes effect. */
+  adminTokens: AdminTokens | (() => AdminTokens),
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const token = typeof adminToken === 'function' ? adminToken : () => adminToken;
+  const tokens = typeof adminTokens === 'function' ? adminTokens : () => adminTokens;
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/api/cache') {
@@ -32,10 +33,10 @@ export function cacheAdminRoutes(
     }
     if (path === '/api/cache/purge') {
       if (req.method !== 'POST') return methodNotAllowed(res, 'POST');
-      const denied = authProblem(req, token());
+      const denied = refusal(req, 'purge', tokens());
       if (denied) {
         req.resume();
-        res.setHeader('www-authenticate', 'Bearer');
+        if (denied.status === 401) res.setHeader('www-authenticate', 'Bearer');
         sendJson(res, denied.status, { error: denied.error });
         return true;
       }
@@ -63,15 +64,4 @@ function methodNotAllowed(res: ServerResponse, allow: string): true {
   res.setHeader('allow', allow);
   sendJson(res, 405, { error: 'method not allowed' });
   return true;
-}
-
-const TOKEN_REFUSALS = {
-  unconfigured: 'no admin token is configured (--admin-token); mutating calls are disabled',
-  missing: 'missing bearer token',
-  invalid: 'invalid bearer token',
-} as const;
-
-function authProblem(req: IncomingMessage, token: string | undefined): { status: number; error: string } | undefined {
-  const check = checkBearerToken(req, token);
-  return check === 'ok' ? undefined : { status: 401, error: TOKEN_REFUSALS[check] };
 }

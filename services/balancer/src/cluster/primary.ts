@@ -2,12 +2,15 @@
 // round robin) and serves the one admin listener. Each worker's own admin listener is private
 // (127.0.0.1, a port of its own, announced over IPC): the primary passes reads to one worker and
 // changes (drain, purge) to every worker, since each holds its own backend set and cache, and
-// /metrics adds up every worker's metrics (prom-client's AggregatorRegistry).
+// /metrics adds up every worker's metrics (prom-client's AggregatorRegistry). A change whose bearer
+// token does not grant its power (purge or drain) is refused here, before any worker is asked; the
+// workers check again, since their private listeners are reachable from this host.
 import cluster, { type Worker } from 'node:cluster';
 import http from 'node:http';
 import { AggregatorRegistry, type PrometheusContentType, type Registry } from 'prom-client';
 import { AdminServer, HttpError, readBodyBytes, sendJson, type Logger } from '@dramble/lib';
-import type { BalancerConfig } from '../config.js';
+import { loadBalancerConfig, type BalancerConfig } from '../config.js';
+import { powerFor, refusal, type AdminTokens } from '../admin/powers.js';
 import { mergeAnswers, type WorkerAnswer } from './fan-out.js';
 
 /** What a worker tells the primary once its private admin listener is up. */
@@ -64,8 +67,16 @@ export function runPrimary(config: BalancerConfig, logger: Logger): Primary {
     fork();
   });
 
+  let tokens: AdminTokens = { purge: config.purgeToken, drain: config.drainToken };
   let next = 0;
   const handler: http.RequestListener = (req, res) => {
+    const power = powerFor(req.method ?? 'GET', (req.url ?? '/').split('?')[0] ?? '/');
+    const denied = power && refusal(req, power, tokens);
+    if (denied) {
+      req.resume();
+      if (denied.status === 401) res.setHeader('www-authenticate', 'Bearer');
+      return sendJson(res, denied.status, { error: denied.error });
+    }
     const workers = [...adminPorts];
     if (workers.length === 0) {
       req.resume();
@@ -110,6 +121,13 @@ export function runPrimary(config: BalancerConfig, logger: Logger): Primary {
   );
 
   process.on('SIGHUP', () => {
+    // The same sources the workers re-read, so the primary's token check follows a rotation.
+    try {
+      const next = loadBalancerConfig();
+      tokens = { purge: next.purgeToken, drain: next.drainToken };
+    } catch (err) {
+      logger.error({ err }, 'config reload failed in the primary; keeping its tokens');
+    }
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
   });
   for (const sig of ['SIGTERM', 'SIGINT'] as const) {
