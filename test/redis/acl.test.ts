@@ -131,16 +131,23 @@ describe('Redis ACL users', () => {
     assert.equal(await sessions.destroyAll(7), 1);
     assert.equal(await sessions.get(s.id), null);
 
-    const limiter = new LoginLimiter(app);
+    // No free failures: the first failure already sets a wait (HINCRBY, HSET), which check reads (HGET).
+    const limiter = new LoginLimiter(app, { perIpPerMinute: 30, freeFailures: 0, firstDelaySeconds: 60, maxDelaySeconds: 120 });
     assert.deepEqual(await limiter.check('10.0.0.9', 'e@example.org'), { ok: true });
-    await limiter.failed('e@example.org');
-    await limiter.succeeded('e@example.org');
+    await limiter.failed('10.0.0.9', 'e@example.org');
+    assert.equal((await limiter.check('10.0.0.9', 'e@example.org')).ok, false, 'the wait was stored and read under the app user');
+    await limiter.succeeded('10.0.0.9', 'e@example.org');
 
-    const pages = new PageCache(app, 30, logger);
+    const pages = new PageCache(app, { ttlSeconds: 30, maxEntries: 1, maxEntryBytes: 65536 }, logger);
     await pages.set('/posts/a', { status: 200, type: 'text/html', body: '<p>a</p>', tags: ['post:a'], etag: '"1"' });
     assert.equal(String((await pages.get('/posts/a'))?.body), '<p>a</p>', 'the page was stored (PageCache swallows Redis errors, so a hit proves it)');
     assert.deepEqual(await pages.invalidate(['post:a']), ['/posts/a']);
     assert.equal(await pages.get('/posts/a'), undefined);
+    // The entry cap (1 here) drops the oldest page: ZADD, ZCARD, ZPOPMIN under the app user.
+    await pages.set('/posts/b', { status: 200, type: 'text/html', body: '<p>b</p>', tags: [], etag: '"2"' });
+    await pages.set('/posts/c', { status: 200, type: 'text/html', body: '<p>c</p>', tags: [], etag: '"3"' });
+    assert.equal(await pages.get('/posts/b'), undefined, 'the oldest page was dropped for the cap');
+    assert.equal(String((await pages.get('/posts/c'))?.body), '<p>c</p>');
 
     const instances = new InstanceRegistry(app, { name: 'app-1', node: 'pi-2', startedAt: Date.now() });
     await instances.beat();

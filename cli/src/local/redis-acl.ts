@@ -19,12 +19,13 @@ export const APP_KEY_PATTERNS = [
   'dramble:login:*', // auth/login-limiter.ts: per-IP and per-e-mail counters
   'dramble:page:*', // cache/page-cache.ts: rendered pages
   'dramble:page-tag:*', // cache/page-cache.ts: tag -> page keys
+  'dramble:page-index', // cache/page-cache.ts: every cached page by write time (the entry cap)
   'dramble:instances', // cluster/instances.ts: the set of live instances
   'dramble:instance:*', // cluster/instances.ts: one instance's heartbeat
 ];
 
 /** The app's commands: what those files call, MULTI/EXEC around them, and what ioredis sends on connect. */
-export const APP_COMMANDS = ['get', 'set', 'mget', 'del', 'incr', 'expire', 'ttl', 'sadd', 'srem', 'smembers', 'multi', 'exec', 'discard', 'subscribe', 'unsubscribe', 'ping', 'info', 'select', 'client|setname', 'quit'];
+export const APP_COMMANDS = ['get', 'set', 'mget', 'del', 'incr', 'expire', 'ttl', 'sadd', 'srem', 'smembers', 'hget', 'hset', 'hincrby', 'zadd', 'zremrangebyscore', 'zcard', 'zpopmin', 'zrem', 'multi', 'exec', 'discard', 'subscribe', 'unsubscribe', 'ping', 'info', 'select', 'client|setname', 'quit'];
 
 /**
  * The db-manager's publisher (publish/redis-topology.ts: GET, INCR, SET, MULTI/EXEC, PUBLISH), its
