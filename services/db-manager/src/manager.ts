@@ -27,6 +27,9 @@ import { failover, type FailoverResult } from './recovery/failover.js';
 import { fenceInstance, setReadOnly, setWritable, startReplication } from './recovery/fence.js';
 import { ErrantGtidError, rejoin } from './recovery/rejoin.js';
 import { switchover, type SwitchoverResult } from './recovery/switchover.js';
+import type { ManagerState, StoredState } from './recovery/durable-state.js';
+import { StateKeeper } from './recovery/state-keeper.js';
+import { hostname } from 'node:os';
 
 export interface ManagerOptions extends AnalysisPolicy {
   instances: Target[];
@@ -108,6 +111,9 @@ export class Manager {
   private lastProblemKey = '';
   private ticks = 0;
   private tickWaiters: Array<() => void> = [];
+  /** Durable state (recovery/state-keeper.ts): the last copy loaded, and the keeper that writes it. */
+  private durable: StoredState | null = null;
+  private readonly stateKeeper: StateKeeper;
 
   constructor(
     readonly options: ManagerOptions,
@@ -120,8 +126,15 @@ export class Manager {
     this.events.onEvent(createHookRunner(options.hookCommand, deps.logger));
     this.metrics = createMetrics(deps.registry, { instances: () => this.view().instances, isLeader: () => this.isLeader });
     this.publisher = deps.publisher ?? createLocalPublisher();
+    this.stateKeeper = new StateKeeper(
+      { creds: options.credentials, connectTimeoutMs: Math.max(options.probeTimeoutMs, 500), statementTimeoutMs: 10_000 },
+      `${hostname()}-${process.pid}`,
+      (message) => this.events.add('recovery-failed', message),
+    );
     deps.election?.onChange((leader) => {
       this.events.add('leader', leader ? 'this manager is now the leader' : 'this manager lost the leadership');
+      // A new leader acts on the shared record, not on what it remembered as a standby.
+      if (leader) this.stateKeeper.stale = true;
     });
   }
 
@@ -149,6 +162,7 @@ export class Manager {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await this.stateKeeper.flush();
     await this.heartbeat.pause();
     this.heartbeat.drop();
     for (const p of this.probes) p.close();
@@ -238,6 +252,7 @@ export class Manager {
     }
     try {
       if (!this.isLeader || this.busy !== null || generation !== this.generation) return;
+      if (this.stateKeeper.stale && !(await this.loadDurableState())) return;
       if (this.options.bootstrap && !this.bootstrapped) {
         // The probes of this tick predate the bootstrap: analyse fresh ones next tick.
         await this.runBootstrap();
@@ -256,6 +271,7 @@ export class Manager {
       if (primary?.reachable && primary.readOnly === false) this.heartbeat.beat(primary, Date.now());
       if (this.analysis.plan.action !== 'none') await this.exclusive(`automatic ${this.analysis.plan.action}`, () => this.execute(this.analysis!.plan, snap));
       await this.publishIfChanged();
+      void this.saveDurableState();
     } finally {
       if (!this.isLeader || this.analysis === null) this.analysis = analyze(this.snapshot());
       this.ticks++;
@@ -280,15 +296,46 @@ export class Manager {
 
   private async runBootstrap(): Promise<BootstrapResult | undefined> {
     try {
-      const r = await this.exclusive('bootstrap', () => bootstrap(this.recoveryContext(), this.options.instances, { preferredPrimary: this.options.preferredPrimary, semiSync: this.options.semiSync }));
+      const durable = this.durable ? { primaryId: this.durable.primaryId, quarantined: Object.keys(this.durable.quarantined) } : null;
+      const r = await this.exclusive('bootstrap', () => bootstrap(this.recoveryContext(), this.options.instances, { preferredPrimary: this.options.preferredPrimary, semiSync: this.options.semiSync, durable }));
       this.bootstrapped = true;
-      this.primaryId = r.primaryId;
+      // No choice (the recorded primary is unreachable): keep the recorded one, so analysis can fail it over.
+      this.primaryId = r.primaryId ?? this.durable?.primaryId ?? null;
       this.events.add('bootstrap', r.changes.length ? `bootstrap: primary ${r.primaryId}, ${r.changes.length} change(s)` : `bootstrap: primary ${r.primaryId}, nothing to change`, { ...r });
       return r;
     } catch (err) {
       this.events.add('recovery-failed', `bootstrap failed: ${errorText(err)}`);
       return undefined;
     }
+  }
+
+  /** Replaces the memory with the newest durable copy; false while no instance answers (try next tick). */
+  private async loadDurableState(): Promise<boolean> {
+    const s = await this.stateKeeper.load(this.instances);
+    if (s === undefined) return false;
+    this.durable = s;
+    if (s) {
+      const known = (id: string): boolean => this.states.has(id);
+      this.primaryId = s.primaryId !== null && known(s.primaryId) ? s.primaryId : this.primaryId;
+      this.epoch = Math.max(this.epoch, s.epoch);
+      this.quarantined = Object.fromEntries(Object.entries(s.quarantined).filter(([id]) => known(id)));
+      this.knownErrant = Object.fromEntries(Object.entries(s.errantGtids).filter(([id]) => known(id)));
+      this.lastFailoverAt = s.lastFailoverAt;
+      this.events.add('step', `loaded the manager state (version ${s.version}, from ${s.source}): primary ${s.primaryId ?? 'none'}, epoch ${s.epoch}, quarantined ${Object.keys(s.quarantined).join(', ') || 'none'}`, { ...s });
+    }
+    return true;
+  }
+
+  /** What survives a restart or a leader change (recovery/durable-state.ts). */
+  durableState(): ManagerState {
+    return { primaryId: this.primaryId, epoch: this.epoch, quarantined: { ...this.quarantined }, errantGtids: { ...this.knownErrant }, lastFailoverAt: this.lastFailoverAt };
+  }
+
+  /** Queues a write of the durable state on the primary when it changed; resolves once written (or failed). */
+  saveDurableState(): Promise<void> {
+    if (!this.isLeader) return Promise.resolve();
+    const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
+    return this.stateKeeper.saveIfChanged(primary, this.durableState(), 0);
   }
 
   /** An instance quarantined for errant GTIDs that now has none and replicates cleanly from the primary is trusted again. */
@@ -386,6 +433,7 @@ export class Manager {
       this.metrics.lastFailoverSeconds.set(r.durationMs / 1000);
       this.events.add('failover', `failed over from ${r.oldPrimaryId} to ${r.newPrimaryId} in ${r.durationMs} ms`, { ...r, detectedAfterMs });
       await this.publishIfChanged();
+      void this.saveDurableState();
       return r;
     } finally {
       this.heartbeat.resume();
@@ -428,6 +476,7 @@ export class Manager {
             this.primaryId = id;
             delete this.quarantined[id];
             await this.publishIfChanged();
+            void this.saveDurableState();
           },
         });
         this.metrics.switchovers.inc();
@@ -478,7 +527,8 @@ export class Manager {
     const changed = signature !== this.publishedSignature;
     if (!changed && Date.now() - this.publishedAt < REPUBLISH_MS) return;
     try {
-      if (changed) this.epoch = await this.publisher.nextEpoch();
+      // The durable state's epoch counts too: a restarted manager with a local publisher starts from 0.
+      if (changed) this.epoch = Math.max(await this.publisher.nextEpoch(), this.epoch + 1);
       const out = { ...t, epoch: this.epoch };
       await this.publisher.publish(out);
       this.publishedAt = Date.now();
