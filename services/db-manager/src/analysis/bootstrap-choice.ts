@@ -27,24 +27,26 @@ export type BootstrapChoice =
 /**
  * Order of trust: the primary named by the durable state (when it is reachable and replicates from
  * nobody), an instance that others replicate from, a writable standalone instance with the newest
- * GTIDs, then --primary, then list order. Quarantined instances are never chosen. When the durable
- * primary is unreachable, only a single writable standalone instance (a promotion the manager did not
- * get to record) is chosen; otherwise nothing is (a dead primary is a failover's job, not bootstrap's).
+ * GTIDs, then --primary, then list order. Quarantined instances are never chosen. A single other
+ * writable standalone instance beats the durable primary (a promotion the manager did not get to
+ * record); when the durable primary is unreachable and there is none, nothing is chosen (a dead primary
+ * is a failover's job, not bootstrap's).
  */
 export function chooseBootstrapPrimary(live: BootstrapCandidate[], opts: { preferred?: string | undefined; durable?: DurableHint | null; allIds?: string[] }): BootstrapChoice {
   const durable = opts.durable ?? null;
   const quarantined = new Set(durable?.quarantined ?? []);
-  if (durable?.primaryId) {
-    const named = live.find((c) => c.id === durable.primaryId);
-    if (named && named.replication === null) return { primaryId: named.id, reason: `named by the durable manager state` };
-    // The named primary replicates from someone: a switchover finished after the state was written; fall through.
-  }
   const eligible = live.filter((c) => !quarantined.has(c.id));
-  if (durable?.primaryId && !live.some((c) => c.id === durable.primaryId)) {
-    // A promotion that finished before the manager could record it leaves the new primary writable and standalone.
-    const promoted = eligible.filter((c) => c.replication === null && !c.readOnly);
-    if (promoted.length === 1) return { primaryId: promoted[0]!.id, reason: `writable and standalone while the recorded primary ${durable.primaryId} is unreachable (an unrecorded promotion)` };
-    return { primaryId: null, reason: `the durable manager state names ${durable.primaryId} as primary and it is unreachable` };
+  if (durable?.primaryId) {
+    // Only a manager's promotion (failover, switchover) makes a replica writable and standalone (RESET
+    // SLAVE ALL): it is newer than the record, which the manager died before rewriting. Its GTIDs can
+    // look older than the old primary's (heartbeats nobody received) and other replicas may still
+    // point at the old primary. A freshly added empty server is writable and standalone too, but has no GTIDs.
+    const named = live.find((c) => c.id === durable.primaryId);
+    const promoted = eligible.filter((c) => c.id !== durable.primaryId && c.replication === null && !c.readOnly && c.gtid !== '');
+    if (promoted.length === 1) return { primaryId: promoted[0]!.id, reason: `promoted after the durable manager state (which names ${durable.primaryId}) was written` };
+    if (named && named.replication === null) return { primaryId: named.id, reason: 'named by the durable manager state' };
+    if (!named) return { primaryId: null, reason: `the durable manager state names ${durable.primaryId} as primary and it is unreachable` };
+    // The named primary replicates from someone: a switchover finished after the state was written; fall through.
   }
   const sources = eligible.filter((c) => c.replication === null && live.some((l) => l !== c && l.replication !== null && replicatesFrom(l, c)));
   if (sources[0]) return { primaryId: sources[0].id, reason: 'other instances replicate from it' };

@@ -1,0 +1,95 @@
+// The manager is SIGKILLed at each step of a failover and of a switchover and started again, with
+// the old primary running again beside the new one: the primary never changes back once a
+// promotion happened, and no instance that should take writes is left fenced. What makes this
+// hold is the durable manager state (dramble_meta.manager_state) and bootstrap's choice
+// (analysis/bootstrap-choice.ts); the restarted manager is always given --primary of the very
+// first primary, to tempt it. Chaos test: five failovers/switchovers with restarts, about 40 s.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startReplicationCluster, type MariaDBInstance, type ReplicationCluster } from '../support/index.js';
+import { idOf, TOKEN, waitFor } from './support/helpers.js';
+import { FAST_ARGS, spawnManager, type ManagerProcess } from './support/manager-process.js';
+
+describe('a manager killed in the middle of a recovery', () => {
+  let cluster: ReplicationCluster;
+  let m: ManagerProcess | undefined;
+  let first: MariaDBInstance;
+  const byId = (id: string): MariaDBInstance => cluster.all.find((i) => idOf(i) === id)!;
+  const start = async (): Promise<ManagerProcess> => spawnManager('restarted', cluster.all.map(idOf), [...FAST_ARGS, '--primary', idOf(first)]);
+
+  before(async () => {
+    cluster = await startReplicationCluster({ replicas: 2 });
+    first = cluster.primary;
+    m = await start();
+    await settled(null);
+  });
+  after(async () => {
+    await m?.kill();
+    await cluster?.destroy();
+  });
+
+  async function readOnly(i: MariaDBInstance): Promise<boolean> {
+    const [r] = await i.query<Array<{ ro: number }>>('SELECT @@read_only AS ro');
+    return Number(r?.ro) === 1;
+  }
+
+  /** Waits until the manager names a healthy primary and every other instance is a replica or fenced; checks the servers agree. */
+  async function settled(expectPrimary: string | null): Promise<string> {
+    let last = '';
+    const v = await waitFor(
+      'a settled topology',
+      async () => {
+        const t = await m!.view();
+        last = JSON.stringify({ primary: t.primary, problem: t.problem, instances: t.instances.map((i) => [i.id, i.role, i.healthy, i.readOnly, i.quarantined, i.errantGtids]) });
+        const p = t.instances.find((i) => i.id === t.primary);
+        if (!p?.healthy) return undefined;
+        // The others are up and refuse writes (replicating again, or fenced until someone looks at them).
+        return t.instances.filter((i) => i.id !== t.primary).every((i) => i.reachable && i.readOnly === true) ? t : undefined;
+      },
+      45_000,
+      200,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\nlast view: ${last}\nlog:\n${m!.lines.slice(-25).join('\n')}`);
+    });
+    if (expectPrimary) assert.equal(v.primary, expectPrimary, `the primary stays ${expectPrimary} (log:\n${m!.lines.slice(-20).join('\n')})`);
+    // No instance fenced wrongly: the primary takes writes, and it is the only one that does.
+    for (const i of cluster.all) assert.equal(await readOnly(i), idOf(i) !== v.primary, `${idOf(i)} read_only`);
+    return v.primary!;
+  }
+
+  for (const step of [/failover from \S+ to \S+ started/, /IO thread stopped/, /promoted \S+ to primary/, /"event":"failover"/]) {
+    it(`keeps the new primary when killed at "${step.source}" of a failover and the old primary comes back`, async () => {
+      const oldPrimary = byId((await m!.view()).primary!);
+      const from = m!.lines.length;
+      await oldPrimary.kill();
+      await m!.waitForLine(step, 30_000, from);
+      await m!.kill('SIGKILL');
+      const promoted = /promoted (\S+) to primary/.exec(m!.lines.slice(from).join('\n'))?.[1];
+      await oldPrimary.restart();
+      m = await start();
+      const now = await settled(promoted ?? null);
+      if (promoted) assert.notEqual(now, idOf(oldPrimary));
+    });
+  }
+
+  for (const step of [/is read-only at/, /promoted \S+ to primary at/, /now replicates from/]) {
+    it(`ends with one writable primary when killed at "${step.source}" of a switchover`, async () => {
+      const before = (await m!.view()).primary!;
+      const from = m!.lines.length;
+      const res = fetch(`${m!.url}/api/switchover`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: '{}' }).then(
+        async (r) => ({ status: r.status, body: await r.text() }),
+        () => undefined, // the manager was killed mid-request
+      );
+      const line = m!.waitForLine(step, 30_000, from);
+      const refused = await Promise.race([line.then(() => undefined), res.then((r) => (r && r.status !== 200 ? r : undefined))]);
+      if (refused) assert.fail(`switchover refused: ${refused.status} ${refused.body}`);
+      await line;
+      await m!.kill('SIGKILL');
+      await res;
+      const promoted = /promoted (\S+) to primary at/.exec(m!.lines.slice(from).join('\n'))?.[1];
+      m = await start();
+      const now = await settled(promoted ?? null);
+      if (!promoted) assert.equal(now, before, 'an unfinished switchover is rolled back to the old primary');
+    });
+  }
+});
