@@ -30,6 +30,8 @@ import { switchover, type SwitchoverResult } from './recovery/switchover.js';
 import type { ManagerState, StoredState } from './recovery/durable-state.js';
 import { StateKeeper } from './recovery/state-keeper.js';
 import { hostname } from 'node:os';
+import { chooseReseed } from './analysis/reseed-choice.js';
+import { reseed, type ReseedResult } from './recovery/reseed.js';
 
 export interface ManagerOptions extends AnalysisPolicy {
   instances: Target[];
@@ -43,6 +45,9 @@ export interface ManagerOptions extends AnalysisPolicy {
   bootstrap: boolean;
   switchoverTimeoutMs: number;
   hookCommand?: string | undefined;
+  /** Re-seed fenced instances with errant GTIDs from the primary (recovery/reseed.ts). */
+  reseedErrant?: boolean;
+  errantExportDir?: string;
 }
 
 export interface ManagerDeps {
@@ -114,6 +119,7 @@ export class Manager {
   /** Durable state (recovery/state-keeper.ts): the last copy loaded, and the keeper that writes it. */
   private durable: StoredState | null = null;
   private readonly stateKeeper: StateKeeper;
+  private readonly reseedAttemptAt: Record<string, number> = {};
 
   constructor(
     readonly options: ManagerOptions,
@@ -270,6 +276,7 @@ export class Manager {
       const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
       if (primary?.reachable && primary.readOnly === false) this.heartbeat.beat(primary, Date.now());
       if (this.analysis.plan.action !== 'none') await this.exclusive(`automatic ${this.analysis.plan.action}`, () => this.execute(this.analysis!.plan, snap));
+      else await this.reseedIfErrant(snap);
       await this.publishIfChanged();
       void this.saveDurableState();
     } finally {
@@ -456,6 +463,41 @@ export class Manager {
       }
       throw err;
     }
+  }
+
+  /** A fenced instance with errant GTIDs is re-seeded from the primary (analysis/reseed-choice.ts decides which, when). */
+  private async reseedIfErrant(snap: TopologySnapshot): Promise<void> {
+    const id = chooseReseed(snap, this.analysis?.errant ?? {}, { enabled: this.options.reseedErrant ?? false, lastAttemptAt: this.reseedAttemptAt });
+    if (id === null) return;
+    this.reseedAttemptAt[id] = Date.now();
+    await this.exclusive(`reseed ${id}`, () => this.runReseed(id)).catch(() => undefined);
+  }
+
+  private async runReseed(id: string): Promise<ReseedResult> {
+    const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
+    if (!primary?.reachable) throw new ConflictError('the primary is not reachable: nothing to copy from');
+    try {
+      const r = await reseed(this.recoveryContext(), this.target(id), primary, { exportDir: this.options.errantExportDir ?? 'errant-transactions', copyTimeoutMs: 30 * 60_000 });
+      if (r.export) this.events.add('reseed', `errant transactions of ${id} (${r.errantGtids.join(',')}) exported to ${r.export.path}`, { instance: id, errantGtids: r.errantGtids, file: r.export.path, transactions: r.export.transactions });
+      delete this.quarantined[id];
+      delete this.knownErrant[id];
+      this.events.add('reseed', `re-seeded ${id} from ${primary.id} in ${r.durationMs} ms; it replicates from ${primary.id}`, { ...r });
+      void this.saveDurableState();
+      return r;
+    } catch (err) {
+      this.events.add('recovery-failed', `re-seeding ${id} failed: ${errorText(err)}`, { instance: id });
+      throw err;
+    }
+  }
+
+  /** POST /api/rebuild and `dramble rebuild`: re-seed one instance from the primary, errant GTIDs or not. */
+  async rebuildInstance(id: string): Promise<ReseedResult> {
+    this.target(id);
+    if (!this.isLeader) throw new ConflictError(`this manager is not the leader (leader: ${this.deps.election?.holder ?? 'unknown'})`);
+    if (id === this.primaryId) throw new ConflictError(`${id} is the primary: switch over first`);
+    if (!this.states.get(id)!.reachable) throw new ConflictError(`${id} is not reachable`);
+    this.reseedAttemptAt[id] = Date.now();
+    return this.exclusive(`rebuild ${id}`, () => this.runReseed(id));
   }
 
   /** POST /api/switchover: to `targetId` or the best replica. */

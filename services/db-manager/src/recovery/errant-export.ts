@@ -141,7 +141,10 @@ export function formatExport(instanceId: string, errant: string[], transactions:
     out.push(`-- GTID ${t.gtid} (${t.file}, positions ${t.startPos}-${t.endPos})`);
     for (const e of t.events) {
       if (/^gtid$/i.test(e.type)) continue;
-      if (/^query$/i.test(e.type)) out.push(`${e.info.replace(/\s+$/, '')};`);
+      // Query events carry statements; Annotate_rows the client's statement behind row events (the
+      // decoded rows below give the exact values it wrote).
+      if (/^(query|annotate_rows)$/i.test(e.type) && !/^(BEGIN|COMMIT)\b/i.test(e.info.trim())) out.push(`${e.info.replace(/[\s;]+$/, '')};`);
+      else if (/^query$/i.test(e.type)) continue;
       else out.push(`-- ${e.type}: ${e.info.replace(/\n/g, ' ')}`);
     }
     if (t.decoded) out.push('-- row events as decoded by mariadb-binlog --verbose:', ...t.decoded.split('\n').map((l) => (l.startsWith('--') ? l : `-- ${l}`)));
