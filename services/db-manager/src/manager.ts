@@ -31,6 +31,7 @@ import type { ManagerState, StoredState } from './recovery/durable-state.js';
 import { StateKeeper } from './recovery/state-keeper.js';
 import { hostname } from 'node:os';
 import { chooseReseed } from './analysis/reseed-choice.js';
+import { guardedFlavor, LeaseLostError } from './ha/lease-guard.js';
 import { reseed, type ReseedResult } from './recovery/reseed.js';
 
 export interface ManagerOptions extends AnalysisPolicy {
@@ -191,7 +192,10 @@ export class Manager {
     return {
       creds: this.options.credentials,
       replication: this.options.replication,
-      flavor: this.flavor,
+      flavor: guardedFlavor(this.flavor, () => this.isLeader),
+      assertLeader: () => {
+        if (!this.isLeader) throw new LeaseLostError('continue a recovery');
+      },
       connectTimeoutMs: Math.max(this.options.probeTimeoutMs, 500),
       statementTimeoutMs: 10_000,
       semiSync: this.options.semiSync,
@@ -342,7 +346,7 @@ export class Manager {
   saveDurableState(): Promise<void> {
     if (!this.isLeader) return Promise.resolve();
     const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
-    return this.stateKeeper.saveIfChanged(primary, this.durableState(), 0);
+    return this.stateKeeper.saveIfChanged(primary, this.durableState(), this.deps.election?.generation ?? 0);
   }
 
   /** An instance quarantined for errant GTIDs that now has none and replicates cleanly from the primary is trusted again. */

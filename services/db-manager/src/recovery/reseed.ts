@@ -64,6 +64,7 @@ export async function reseed(ctx: RecoveryContext, inst: Target, primary: Target
       return { instanceId: inst.id, primaryId: primary.id, errantGtids: errant, export: exported, gtid: primaryState.gtidBinlogPos, databases: [], durationMs: Date.now() - t0 };
     }
     const { gtid, databases } = await copyMariadb(ctx, c, inst, primary, opts);
+    ctx.assertLeader?.();
     await run(c, 'SET GLOBAL gtid_slave_pos = ?', [gtid], ctx.statementTimeoutMs);
     for (const sql of semiSyncRole(ctx, 'replica')) await run(c, sql, [], ctx.statementTimeoutMs);
     await run(c, changeSourceTo(ctx, primary, 'slave_pos'), [], ctx.statementTimeoutMs);
@@ -82,16 +83,21 @@ async function copyMariadb(ctx: RecoveryContext, c: Connection, inst: Target, pr
   );
   await run(c, ctx.flavor.stopReplica, [], ctx.statementTimeoutMs);
   await run(c, ctx.flavor.resetReplicaAll, [], ctx.statementTimeoutMs);
+  ctx.assertLeader?.();
   // Its own binlog held the errant transactions (exported above); a replica starts from an empty one.
   await run(c, 'RESET MASTER', [], ctx.statementTimeoutMs);
   await run(c, 'SET SESSION sql_log_bin = 0', [], ctx.statementTimeoutMs);
   const extra = (await run(c, `SELECT SCHEMA_NAME AS s FROM information_schema.SCHEMATA WHERE SCHEMA_NAME NOT IN (${placeholders})`, SYSTEM_SCHEMAS, ctx.statementTimeoutMs)).map((r) => String(r['s'])).filter((d) => !databases.includes(d));
-  for (const d of extra) await run(c, `DROP DATABASE ${c.escapeId(d)}`, [], ctx.statementTimeoutMs);
+  for (const d of extra) {
+    ctx.assertLeader?.();
+    await run(c, `DROP DATABASE ${c.escapeId(d)}`, [], ctx.statementTimeoutMs);
+  }
   if (databases.length === 0) {
     const [row] = await withConnection(primary, ctx.creds, ctx.connectTimeoutMs, (p) => run(p, 'SELECT @@gtid_binlog_pos AS g', [], ctx.statementTimeoutMs));
     return { gtid: String(row?.['g'] ?? ''), databases };
   }
   ctx.step(`copying ${databases.join(', ')} from ${primary.id} to ${inst.id} (mariadb-dump --single-transaction)`, { instance: inst.id, primary: primary.id });
+  ctx.assertLeader?.();
   const gtid = await withOptionsFile(ctx.creds, (optsFile) => pipeDump(optsFile, inst, primary, databases, opts.copyTimeoutMs));
   return { gtid, databases };
 }
