@@ -56,7 +56,10 @@ describe('re-seeding an old primary with errant transactions', () => {
     await replica.query('INSERT INTO shop.orders VALUES (3, "after failover")');
     process.kill(old.pid, 'SIGCONT');
 
-    const reseeded = await waitFor('the re-seed event', () => m.manager.eventList(500).find((e) => e.type === 'reseed' && /re-seeded/.test(e.message)), 60_000);
+    const reseeded = await waitFor('the re-seed event', () => m.manager.eventList(500).find((e) => e.type === 'reseed' && /re-seeded/.test(e.message)), 60_000).catch((err: Error) => {
+      const events = m.manager.eventList(500).filter((e) => e.type !== 'problem' && e.type !== 'step').map((e) => `${e.type}: ${e.message}`);
+      throw new Error(`${err.message}; events:\n${events.join('\n')}`);
+    });
     assert.ok(reseeded);
     const exported = m.manager.eventList(500).find((e) => e.type === 'reseed' && /exported/.test(e.message));
     assert.ok(exported, 'the export is reported as an event');

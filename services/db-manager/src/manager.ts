@@ -30,7 +30,7 @@ import { switchover, type SwitchoverResult } from './recovery/switchover.js';
 import type { ManagerState, StoredState } from './recovery/durable-state.js';
 import { StateKeeper } from './recovery/state-keeper.js';
 import { hostname } from 'node:os';
-import { chooseReseed } from './analysis/reseed-choice.js';
+import { chooseReseed, RESEED_RETRY_MS } from './analysis/reseed-choice.js';
 import { guardedFlavor, LeaseLostError } from './ha/lease-guard.js';
 import { reseed, type ReseedResult } from './recovery/reseed.js';
 
@@ -89,6 +89,8 @@ export interface TopologyView {
 }
 
 const REPUBLISH_MS = 5000;
+/** Quarantine reason of an instance whose data is being replaced (recovery/reseed.ts). */
+const RESEEDING = 'reseeding';
 
 export class Manager {
   private probes: InstanceProbe[];
@@ -355,10 +357,11 @@ export class Manager {
     for (const [id, reason] of Object.entries(this.quarantined)) {
       const i = this.states.get(id);
       const r = i?.replication;
-      if (!i?.reachable || !reason.startsWith('errant') || (this.knownErrant[id]?.length ?? 0) > 0) continue;
+      // Any reason: an old primary re-attached by bootstrap after a restart is as trusted as one rejoined.
+      if (!i?.reachable || (this.knownErrant[id]?.length ?? 0) > 0) continue;
       if (r && r.ioRunning === 'Yes' && r.sqlRunning && replicatesFrom(snap, i, this.primaryId)) {
         delete this.quarantined[id];
-        this.events.add('repair', `${id} no longer has errant GTIDs and replicates from ${this.primaryId}: quarantine lifted`, { instance: id });
+        this.events.add('repair', `${id} has no errant GTIDs and replicates from ${this.primaryId}: quarantine (${reason}) lifted`, { instance: id });
       }
     }
   }
@@ -435,6 +438,9 @@ export class Manager {
     const detectedAfterMs = old?.firstFailureAt ? snap.now - old.firstFailureAt : null;
     await this.heartbeat.pause();
     try {
+      const candidate = this.states.get(candidateId);
+      const quarantined = old ? { ...this.quarantined, [old.id]: `old primary, failed over at ${new Date().toISOString()}` } : this.quarantined;
+      if (candidate) await this.stateKeeper.recordIntent(candidate, { ...this.durableState(), primaryId: candidateId, quarantined, lastFailoverAt: Date.now() }, this.deps.election?.generation ?? 0);
       const r = await failover(this.recoveryContext(), snap, candidateId, { relayApplyTimeoutMs: 30_000 });
       this.primaryId = r.newPrimaryId;
       if (r.oldPrimaryId) this.quarantined[r.oldPrimaryId] = `old primary, failed over at ${new Date().toISOString()}`;
@@ -454,6 +460,13 @@ export class Manager {
   private async runRejoin(id: string): Promise<void> {
     const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
     if (!primary) throw new ConflictError('no primary to rejoin to');
+    if (this.quarantined[id]?.startsWith(RESEEDING)) {
+      // An interrupted re-seed: copy again (at most once per retry interval), do not attach partial data.
+      if (Date.now() - (this.reseedAttemptAt[id] ?? 0) < RESEED_RETRY_MS) return;
+      this.reseedAttemptAt[id] = Date.now();
+      await this.runReseed(id);
+      return;
+    }
     try {
       await rejoin(this.recoveryContext(), this.target(id), primary);
       delete this.quarantined[id];
@@ -480,6 +493,10 @@ export class Manager {
   private async runReseed(id: string): Promise<ReseedResult> {
     const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
     if (!primary?.reachable) throw new ConflictError('the primary is not reachable: nothing to copy from');
+    // Recorded before anything is discarded: a copy cut short (manager killed) leaves a read-only instance
+    // with no errant GTIDs and partial data, which must be copied again, never rejoined as it is.
+    this.quarantined[id] = `${RESEEDING} from ${primary.id} since ${new Date().toISOString()}`;
+    await this.saveDurableState();
     try {
       const r = await reseed(this.recoveryContext(), this.target(id), primary, { exportDir: this.options.errantExportDir ?? 'errant-transactions', copyTimeoutMs: 30 * 60_000 });
       if (r.export) this.events.add('reseed', `errant transactions of ${id} (${r.errantGtids.join(',')}) exported to ${r.export.path}`, { instance: id, errantGtids: r.errantGtids, file: r.export.path, transactions: r.export.transactions });
@@ -517,6 +534,7 @@ export class Manager {
     return this.exclusive(`switchover to ${candidate.id}`, async () => {
       await this.heartbeat.pause();
       try {
+        await this.stateKeeper.recordIntent(candidate, { ...this.durableState(), primaryId: candidate.id }, this.deps.election?.generation ?? 0);
         const r = await switchover(this.recoveryContext(), snap, candidate.id, { timeoutMs: this.options.switchoverTimeoutMs }, {
           promoted: async (id) => {
             this.primaryId = id;

@@ -69,12 +69,23 @@ describe('bootstrap choice of the primary', () => {
     assert.equal(c.primaryId, null);
   });
 
-  it('takes a promotion newer than the record over the recorded primary that came back writable', () => {
-    // The manager died after promoting db2 and before recording it; the old primary db1 restarted writable.
-    // db1 wrote heartbeats db2 never received, and db3 still replicates from db1.
+  it('takes the promotion named by the intent record over the old primary that came back writable', () => {
+    // The manager recorded "db2 becomes primary" on db2, promoted it and died; the old primary db1
+    // restarted writable, with heartbeats db2 never received, and db3 still replicates from db1.
     const live = [inst(1, { gtid: '0-1-102' }), inst(2, { gtid: '0-1-100' }), inst(3, { readOnly: true, gtid: '0-1-101', replication: replicaOf(1) })];
-    const c = chooseBootstrapPrimary(live, { preferred: 'db1:3306', durable: { primaryId: 'db1:3306', quarantined: [] } });
+    const c = chooseBootstrapPrimary(live, { preferred: 'db1:3306', durable: { primaryId: 'db2:3306', quarantined: [] } });
     assert.equal(c.primaryId, 'db2:3306');
+  });
+
+  it('keeps the recorded primary when the old primary it replaced restarted writable', () => {
+    const live = [inst(1, { gtid: '0-1-102' }), inst(2, { gtid: '0-2-140' })];
+    assert.equal(chooseBootstrapPrimary(live, { preferred: 'db1:3306', durable: { primaryId: 'db2:3306', quarantined: [] } }).primaryId, 'db2:3306');
+    assert.equal(chooseBootstrapPrimary(live, { durable: { primaryId: 'db1:3306', quarantined: [] } }).primaryId, 'db1:3306');
+  });
+
+  it('falls back to the primary others replicate from when the intent named a candidate that was never promoted', () => {
+    const live = [inst(1, { gtid: '0-1-102' }), inst(2, { readOnly: true, gtid: '0-1-100', replication: replicaOf(1) })];
+    assert.equal(chooseBootstrapPrimary(live, { durable: { primaryId: 'db2:3306', quarantined: [] } }).primaryId, 'db1:3306');
   });
 
   it('keeps the recorded primary when a freshly added empty server is writable beside it', () => {

@@ -37,16 +37,20 @@ export function chooseBootstrapPrimary(live: BootstrapCandidate[], opts: { prefe
   const quarantined = new Set(durable?.quarantined ?? []);
   const eligible = live.filter((c) => !quarantined.has(c.id));
   if (durable?.primaryId) {
-    // Only a manager's promotion (failover, switchover) makes a replica writable and standalone (RESET
-    // SLAVE ALL): it is newer than the record, which the manager died before rewriting. Its GTIDs can
-    // look older than the old primary's (heartbeats nobody received) and other replicas may still
-    // point at the old primary. A freshly added empty server is writable and standalone too, but has no GTIDs.
+    // The manager records a promotion's intent on the candidate before promoting it, so the record
+    // names the new primary even when the manager died right after the promotion. A restarted old
+    // primary is writable and standalone too: that alone proves nothing.
     const named = live.find((c) => c.id === durable.primaryId);
-    const promoted = eligible.filter((c) => c.id !== durable.primaryId && c.replication === null && !c.readOnly && c.gtid !== '');
-    if (promoted.length === 1) return { primaryId: promoted[0]!.id, reason: `promoted after the durable manager state (which names ${durable.primaryId}) was written` };
     if (named && named.replication === null) return { primaryId: named.id, reason: 'named by the durable manager state' };
-    if (!named) return { primaryId: null, reason: `the durable manager state names ${durable.primaryId} as primary and it is unreachable` };
-    // The named primary replicates from someone: a switchover finished after the state was written; fall through.
+    if (!named) {
+      // A promotion whose intent could not be recorded leaves the new primary writable and standalone;
+      // a freshly added empty server is too, but has no GTIDs.
+      const promoted = eligible.filter((c) => c.replication === null && !c.readOnly && c.gtid !== '');
+      if (promoted.length === 1) return { primaryId: promoted[0]!.id, reason: `writable and standalone while the recorded primary ${durable.primaryId} is unreachable (an unrecorded promotion)` };
+      return { primaryId: null, reason: `the durable manager state names ${durable.primaryId} as primary and it is unreachable` };
+    }
+    // The named one replicates from someone: its promotion never happened (intent only), or a later
+    // switchover moved the primary on; fall through to the topology.
   }
   const sources = eligible.filter((c) => c.replication === null && live.some((l) => l !== c && l.replication !== null && replicatesFrom(l, c)));
   if (sources[0]) return { primaryId: sources[0].id, reason: 'other instances replicate from it' };

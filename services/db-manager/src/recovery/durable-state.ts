@@ -12,6 +12,10 @@ export const CREATE_STATE_SQL = [
     'written_by VARCHAR(255) NOT NULL, lease_generation BIGINT NOT NULL, written_at BIGINT NOT NULL) ENGINE=InnoDB',
 ];
 
+/** Row 1 is written on the primary and replicates; row 2 holds a promotion intent, local to the candidate. */
+const STATE_ROW = 1;
+const INTENT_ROW = 2;
+
 export interface ManagerState {
   primaryId: string | null;
   epoch: number;
@@ -46,7 +50,7 @@ async function readCopy(o: StateStoreOptions, t: Target): Promise<StoredState | 
   return withConnection(t, o.creds, o.connectTimeoutMs, async (c) => {
     let rows: Array<Record<string, unknown>>;
     try {
-      rows = await run(c, `SELECT version, state, written_by, lease_generation FROM ${STATE_TABLE} WHERE id = 1`, [], o.statementTimeoutMs);
+      rows = await run(c, `SELECT version, state, written_by, lease_generation FROM ${STATE_TABLE} WHERE id IN (?, ?) ORDER BY version DESC LIMIT 1`, [STATE_ROW, INTENT_ROW], o.statementTimeoutMs);
     } catch (err) {
       const errno = (err as { errno?: number }).errno;
       if (errno === 1146 || errno === 1049) return null; // no table yet: never written here
@@ -89,21 +93,28 @@ export function parseState(text: string): ManagerState | null {
  * copy landing on a fenced old primary would be an errant transaction), and never over a newer version.
  * Returns false when the row was not written (read-only instance or a newer version already there).
  */
-export async function saveDurableState(o: StateStoreOptions, primary: Target, state: ManagerState, meta: { version: number; writtenBy: string; leaseGeneration: number }): Promise<boolean> {
+export async function saveDurableState(o: StateStoreOptions, primary: Target, state: ManagerState, meta: { version: number; writtenBy: string; leaseGeneration: number; intent?: boolean }): Promise<boolean> {
   return withConnection(primary, o.creds, o.connectTimeoutMs, async (c) => {
+    // An intent ("this replica is about to be promoted") goes on the still read-only candidate, outside
+    // the binlog and in its own row: it adds no GTID there, leaves the replicated row 1 identical on every
+    // instance (row-based updates of it must find the same row everywhere), and the first ordinary write
+    // after the promotion supersedes it by version.
+    if (meta.intent) await run(c, 'SET SESSION sql_log_bin = 0', [], o.statementTimeoutMs);
+    const guard = meta.intent ? '' : 'WHERE @@global.read_only = 0 ';
     const sql =
-      `INSERT INTO ${STATE_TABLE} (id, version, state, written_by, lease_generation, written_at) SELECT 1, ?, ?, ?, ?, ? FROM DUAL WHERE @@global.read_only = 0 ` +
+      `INSERT INTO ${STATE_TABLE} (id, version, state, written_by, lease_generation, written_at) SELECT ?, ?, ?, ?, ?, ? FROM DUAL ${guard}` +
       // Assignments run left to right: version last, so the others still compare against the old one.
       'ON DUPLICATE KEY UPDATE state = IF(VALUES(version) > version, VALUES(state), state), written_by = IF(VALUES(version) > version, VALUES(written_by), written_by), ' +
       'lease_generation = IF(VALUES(version) > version, VALUES(lease_generation), lease_generation), written_at = IF(VALUES(version) > version, VALUES(written_at), written_at), ' +
       'version = GREATEST(version, VALUES(version))';
-    const params = [meta.version, JSON.stringify(state), meta.writtenBy, meta.leaseGeneration, Date.now()];
+    const params = [meta.intent ? INTENT_ROW : STATE_ROW, meta.version, JSON.stringify(state), meta.writtenBy, meta.leaseGeneration, Date.now()];
     let r: unknown;
     try {
       [r] = await c.query({ sql, values: params, timeout: o.statementTimeoutMs });
     } catch (err) {
       const errno = (err as { errno?: number }).errno;
       if (errno !== 1146 && errno !== 1049) throw new Error(`writing the manager state on ${primary.id} failed: ${errorText(err)}`);
+      // On a replica (intent) the schema may not have replicated yet: created outside the binlog like the row.
       for (const s of CREATE_STATE_SQL) await run(c, s, [], o.statementTimeoutMs);
       [r] = await c.query({ sql, values: params, timeout: o.statementTimeoutMs });
     }

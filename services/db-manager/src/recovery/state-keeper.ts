@@ -58,6 +58,21 @@ export class StateKeeper {
     return this.chain;
   }
 
+  /**
+   * Records on the candidate, before it is promoted, that it is about to become the primary: a manager
+   * that dies right after the promotion leaves a record naming the new primary, not the old one.
+   * Never throws: without it the promotion still goes on (and bootstrap's other rules apply).
+   */
+  async recordIntent(candidate: Target, state: ManagerState, leaseGeneration: number): Promise<void> {
+    await this.chain;
+    const version = this.version + 1;
+    try {
+      if (await saveDurableState(this.o, candidate, state, { version, writtenBy: this.identity, leaseGeneration, intent: true })) this.version = version;
+    } catch (err) {
+      this.onError(`could not record the promotion of ${candidate.id} before it: ${errorText(err)}`);
+    }
+  }
+
   /** Waits for queued writes (tests, shutdown). */
   flush(): Promise<void> {
     return this.chain;
