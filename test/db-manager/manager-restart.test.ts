@@ -33,7 +33,7 @@ describe('a manager killed in the middle of a recovery', () => {
     return Number(r?.ro) === 1;
   }
 
-  /** Waits until the manager names a healthy primary and every other instance is a replica or fenced; checks the servers agree. */
+  /** Waits until the manager names a healthy primary and every other instance is a trusted replica; checks the servers agree. */
   async function settled(expectPrimary: string | null): Promise<string> {
     let last = '';
     const v = await waitFor(
@@ -43,8 +43,9 @@ describe('a manager killed in the middle of a recovery', () => {
         last = JSON.stringify({ primary: t.primary, problem: t.problem, instances: t.instances.map((i) => [i.id, i.role, i.healthy, i.readOnly, i.quarantined, i.errantGtids]) });
         const p = t.instances.find((i) => i.id === t.primary);
         if (!p?.healthy) return undefined;
-        // The others are up and refuse writes (replicating again, or fenced until someone looks at them).
-        return t.instances.filter((i) => i.id !== t.primary).every((i) => i.reachable && i.readOnly === true) ? t : undefined;
+        // Full redundancy again: every other instance replicates from the primary, trusted (a returning
+        // old primary rejoins, or is re-seeded when it holds errant transactions), so the next failure can fail over.
+        return t.instances.filter((i) => i.id !== t.primary).every((i) => i.role === 'replica' && i.healthy && i.quarantined === null) ? t : undefined;
       },
       45_000,
       200,
