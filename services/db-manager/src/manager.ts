@@ -313,7 +313,8 @@ export class Manager {
       const r = await this.exclusive('bootstrap', () => bootstrap(this.recoveryContext(), this.options.instances, { preferredPrimary: this.options.preferredPrimary, semiSync: this.options.semiSync, durable }));
       this.bootstrapped = true;
       // No choice (the recorded primary is unreachable): keep the recorded one, so analysis can fail it over.
-      this.primaryId = r.primaryId ?? this.durable?.primaryId ?? null;
+      const recorded = this.durable?.primaryId ?? null;
+      this.primaryId = r.primaryId ?? (recorded !== null && !this.states.get(recorded)?.reachable ? recorded : null);
       this.events.add('bootstrap', r.changes.length ? `bootstrap: primary ${r.primaryId}, ${r.changes.length} change(s)` : `bootstrap: primary ${r.primaryId}, nothing to change`, { ...r });
       return r;
     } catch (err) {
@@ -438,9 +439,9 @@ export class Manager {
     const detectedAfterMs = old?.firstFailureAt ? snap.now - old.firstFailureAt : null;
     await this.heartbeat.pause();
     try {
+      // Only the primary changes in the intent: if the promotion never happens, the old primary must stay choosable.
       const candidate = this.states.get(candidateId);
-      const quarantined = old ? { ...this.quarantined, [old.id]: `old primary, failed over at ${new Date().toISOString()}` } : this.quarantined;
-      if (candidate) await this.stateKeeper.recordIntent(candidate, { ...this.durableState(), primaryId: candidateId, quarantined, lastFailoverAt: Date.now() }, this.deps.election?.generation ?? 0);
+      if (candidate) await this.stateKeeper.recordIntent(candidate, { ...this.durableState(), primaryId: candidateId }, this.deps.election?.generation ?? 0);
       const r = await failover(this.recoveryContext(), snap, candidateId, { relayApplyTimeoutMs: 30_000 });
       this.primaryId = r.newPrimaryId;
       if (r.oldPrimaryId) this.quarantined[r.oldPrimaryId] = `old primary, failed over at ${new Date().toISOString()}`;

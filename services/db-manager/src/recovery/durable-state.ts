@@ -114,7 +114,9 @@ export async function saveDurableState(o: StateStoreOptions, primary: Target, st
     } catch (err) {
       const errno = (err as { errno?: number }).errno;
       if (errno !== 1146 && errno !== 1049) throw new Error(`writing the manager state on ${primary.id} failed: ${errorText(err)}`);
-      // On a replica (intent) the schema may not have replicated yet: created outside the binlog like the row.
+      // Never created on a replica (intent): a table only it had would break replication of the first
+      // binlogged write to it. The schema comes from the primary, through the binlog.
+      if (meta.intent) return false;
       for (const s of CREATE_STATE_SQL) await run(c, s, [], o.statementTimeoutMs);
       [r] = await c.query({ sql, values: params, timeout: o.statementTimeoutMs });
     }
