@@ -6,6 +6,9 @@
 // first primary, to tempt it. Chaos test: nine failovers/switchovers with restarts, about a minute.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startReplicationCluster, type MariaDBInstance, type ReplicationCluster } from '../support/index.js';
 import { idOf, TOKEN, waitFor } from './support/helpers.js';
 import { FAST_ARGS, spawnManager, type ManagerProcess } from './support/manager-process.js';
@@ -15,7 +18,9 @@ describe('a manager killed in the middle of a recovery', () => {
   let m: ManagerProcess | undefined;
   let first: MariaDBInstance;
   const byId = (id: string): MariaDBInstance => cluster.all.find((i) => idOf(i) === id)!;
-  const start = async (): Promise<ManagerProcess> => spawnManager('restarted', cluster.all.map(idOf), [...FAST_ARGS, '--primary', idOf(first)]);
+  // A returning old primary with unreplicated heartbeats is re-seeded: its export goes here, not into the repo.
+  const exportDir = mkdtempSync(join(tmpdir(), 'dbm-restart-errant-'));
+  const start = async (): Promise<ManagerProcess> => spawnManager('restarted', cluster.all.map(idOf), [...FAST_ARGS, '--primary', idOf(first), '--errant-export-dir', exportDir]);
 
   before(async () => {
     cluster = await startReplicationCluster({ replicas: 2 });
@@ -26,6 +31,7 @@ describe('a manager killed in the middle of a recovery', () => {
   after(async () => {
     await m?.kill();
     await cluster?.destroy();
+    rmSync(exportDir, { recursive: true, force: true });
   });
 
   async function readOnly(i: MariaDBInstance): Promise<boolean> {
