@@ -1,5 +1,7 @@
 // A dramble-db-manager run as its own process (from sources, via tsx), so a test can SIGKILL,
 // SIGSTOP and SIGCONT it, and wait for a line of its log (a recovery step) as it happens.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TopologyView } from '@dramble/db-manager';
 import { freePort, REPLICATION_PASSWORD, REPLICATION_USER, spawnTracked, type Spawned } from '../../support/index.js';
 import { TOKEN, waitFor } from './helpers.js';
@@ -25,6 +27,7 @@ export async function spawnManager(name: string, instances: string[], extraArgs:
     '--admin', `127.0.0.1:${port}`,
     '--identity', name,
     '--log-level', 'info',
+    '--errant-export-dir', join(tmpdir(), 'dramble-test-errant'),
     ...extraArgs,
   ];
   // Secrets through the environment, never argv.
