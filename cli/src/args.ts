@@ -1,7 +1,7 @@
 // Command-line parsing for `dramble <command> [options]`, on node:util parseArgs.
 import { parseArgs } from 'node:util';
 
-export const COMMANDS = ['up', 'down', 'reset', 'status', 'kill', 'restart', 'switchover', 'load', 'help'] as const;
+export const COMMANDS = ['up', 'down', 'reset', 'status', 'kill', 'restart', 'switchover', 'rebuild', 'load', 'help'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 export interface Parsed {
@@ -103,6 +103,7 @@ commands:
   kill <name|primary|app-N>   SIGKILL one process (a Pi losing power)
   restart <name>          start a process again (same ports and data)
   switchover [target]     planned primary change through the db-manager
+  rebuild <name>          re-seed a MySQL instance from the primary (its errant transactions are exported first)
   load [--rate R --duration D --concurrency C --path P]   traffic through the balancer, live req/s, errors, p99
 
 options for up:

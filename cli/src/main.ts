@@ -7,6 +7,7 @@ import { load } from './commands/load.js';
 import { reset } from './commands/reset.js';
 import { restart } from './commands/restart.js';
 import { status } from './commands/status.js';
+import { rebuild } from './commands/rebuild.js';
 import { switchover } from './commands/switchover.js';
 import { up } from './commands/up.js';
 import { say } from './output.js';
@@ -32,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
       return restart(o.dir, target, say);
     case 'switchover':
       return switchover(o.dir, target, say);
+    case 'rebuild':
+      return rebuild(o.dir, target, say);
     case 'load':
       return load(o, say);
   }

@@ -1,4 +1,4 @@
-// A returning old primary: with errant GTIDs it stays fenced and the API names them; without, it
+// A returning old primary, re-seeding off: with errant GTIDs it stays fenced and the API names them; without, it
 // is re-attached as a replica (here on request: auto-rejoin is off).
 import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,7 +17,7 @@ describe('a returning old primary', () => {
 
   before(async () => {
     cluster = await startReplicationCluster({ replicas: 2 });
-    m = await startTestManager(cluster.all, { autoRejoin: false, failoverCooldownMs: 0, hookCommand: `echo "$DRAMBLE_EVENT" >> '${hookLog}'` });
+    m = await startTestManager(cluster.all, { autoRejoin: false, reseedErrant: false, failoverCooldownMs: 0, hookCommand: `echo "$DRAMBLE_EVENT" >> '${hookLog}'` });
     await waitFor('a healthy topology', async () => {
       const v = await topology(m);
       return v.primary === idOf(cluster.primary) && v.instances.every((i) => i.healthy) ? v : undefined;

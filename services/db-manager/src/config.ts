@@ -53,6 +53,9 @@ export const settings = defineSettings({
     flag: 'headless-service',
     doc: 'headless Service of the MySQL pods: address them as <pod>.<service> (stable across restarts) instead of by pod IP',
   },
+  // Re-seeding an instance with errant transactions (recovery/reseed.ts).
+  reseedErrant: { schema: setting.bool(true), env: 'DBM_RESEED_ERRANT', flag: 'reseed-errant', doc: 're-seed an instance with errant GTIDs from the primary (after exporting them to --errant-export-dir) and attach it as a replica' },
+  errantExportDir: { schema: setting.string('errant-transactions'), env: 'DBM_ERRANT_EXPORT_DIR', flag: 'errant-export-dir', doc: 'directory (relative to the working directory) the errant transactions of a re-seeded instance are written to, one .sql file each' },
   logLevel: { schema: setting.enumOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const, 'info'), env: 'DBM_LOG_LEVEL', flag: 'log-level', doc: 'log level' },
   shutdownDeadlineMs: { schema: setting.int(5000, 0), env: 'DBM_SHUTDOWN_DEADLINE_MS', flag: 'shutdown-deadline-ms', doc: 'how long shutdown may take' },
 });

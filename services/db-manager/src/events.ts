@@ -2,7 +2,7 @@
 // GET /api/events and logged once here.
 import type { Logger } from '@dramble/lib';
 
-export type EventType = 'bootstrap' | 'problem' | 'failover' | 'switchover' | 'rejoin' | 'fence' | 'quarantine' | 'repair' | 'recovery-failed' | 'leader' | 'semi-sync' | 'step';
+export type EventType = 'bootstrap' | 'problem' | 'failover' | 'switchover' | 'rejoin' | 'fence' | 'quarantine' | 'repair' | 'recovery-failed' | 'leader' | 'semi-sync' | 'reseed' | 'step';
 
 export interface ManagerEvent {
   id: number;

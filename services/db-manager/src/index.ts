@@ -68,6 +68,8 @@ export function managerOptions(config: DbManagerConfig, instances: Target[]): Ma
     bootstrap: config.bootstrap,
     switchoverTimeoutMs: config.switchoverTimeoutMs,
     hookCommand: config.hookCommand,
+    reseedErrant: config.reseedErrant,
+    errantExportDir: config.errantExportDir,
   };
 }
 

@@ -30,6 +30,12 @@ import { enableSemiSyncReplica, setHeartbeatPeriod, setSemiSyncWait } from './re
 import { errantBetween } from './gtid/positions.js';
 import { ErrantGtidError, rejoin } from './recovery/rejoin.js';
 import { switchover, type SwitchoverResult } from './recovery/switchover.js';
+import type { ManagerState, StoredState } from './recovery/durable-state.js';
+import { StateKeeper } from './recovery/state-keeper.js';
+import { hostname } from 'node:os';
+import { chooseReseed, RESEED_RETRY_MS } from './analysis/reseed-choice.js';
+import { guardedFlavor, LeaseLostError } from './ha/lease-guard.js';
+import { reseed, type ReseedResult } from './recovery/reseed.js';
 
 export interface ManagerOptions extends AnalysisPolicy {
   instances: Target[];
@@ -43,6 +49,9 @@ export interface ManagerOptions extends AnalysisPolicy {
   bootstrap: boolean;
   switchoverTimeoutMs: number;
   hookCommand?: string | undefined;
+  /** Re-seed fenced instances with errant GTIDs from the primary (recovery/reseed.ts). */
+  reseedErrant?: boolean;
+  errantExportDir?: string;
 }
 
 export interface ManagerDeps {
@@ -83,6 +92,8 @@ export interface TopologyView {
 }
 
 const REPUBLISH_MS = 5000;
+/** Quarantine reason of an instance whose data is being replaced (recovery/reseed.ts). */
+const RESEEDING = 'reseeding';
 
 export class Manager {
   private probes: InstanceProbe[];
@@ -111,6 +122,10 @@ export class Manager {
   private lastProblemKey = '';
   private ticks = 0;
   private tickWaiters: Array<() => void> = [];
+  /** Durable state (recovery/state-keeper.ts): the last copy loaded, and the keeper that writes it. */
+  private durable: StoredState | null = null;
+  private readonly stateKeeper: StateKeeper;
+  private readonly reseedAttemptAt: Record<string, number> = {};
 
   constructor(
     readonly options: ManagerOptions,
@@ -123,8 +138,15 @@ export class Manager {
     this.events.onEvent(createHookRunner(options.hookCommand, deps.logger));
     this.metrics = createMetrics(deps.registry, { instances: () => this.view().instances, isLeader: () => this.isLeader });
     this.publisher = deps.publisher ?? createLocalPublisher();
+    this.stateKeeper = new StateKeeper(
+      { creds: options.credentials, connectTimeoutMs: Math.max(options.probeTimeoutMs, 500), statementTimeoutMs: 10_000 },
+      `${hostname()}-${process.pid}`,
+      (message) => this.events.add('recovery-failed', message),
+    );
     deps.election?.onChange((leader) => {
       this.events.add('leader', leader ? 'this manager is now the leader' : 'this manager lost the leadership');
+      // A new leader acts on the shared record, not on what it remembered as a standby.
+      if (leader) this.stateKeeper.stale = true;
     });
   }
 
@@ -152,6 +174,7 @@ export class Manager {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await this.stateKeeper.flush();
     await this.heartbeat.pause();
     this.heartbeat.drop();
     for (const p of this.probes) p.close();
@@ -174,7 +197,10 @@ export class Manager {
     return {
       creds: this.options.credentials,
       replication: this.options.replication,
-      flavor: this.flavor,
+      flavor: guardedFlavor(this.flavor, () => this.isLeader),
+      assertLeader: () => {
+        if (!this.isLeader) throw new LeaseLostError('continue a recovery');
+      },
       connectTimeoutMs: Math.max(this.options.probeTimeoutMs, 500),
       statementTimeoutMs: 10_000,
       semiSync: this.options.semiSync,
@@ -242,6 +268,7 @@ export class Manager {
     }
     try {
       if (!this.isLeader || this.busy !== null || generation !== this.generation) return;
+      if (this.stateKeeper.stale && !(await this.loadDurableState())) return;
       if (this.options.bootstrap && !this.bootstrapped) {
         // The probes of this tick predate the bootstrap: analyse fresh ones next tick.
         await this.runBootstrap();
@@ -260,7 +287,9 @@ export class Manager {
       if (primary?.reachable && primary.readOnly === false) this.heartbeat.beat(primary, Date.now());
       if (primary?.semiSync) this.metrics.semiSyncWaiting.set(primary.semiSync.sourceEnabled ? 1 : 0);
       if (this.analysis.plan.action !== 'none') await this.exclusive(`automatic ${this.analysis.plan.action}`, () => this.execute(this.analysis!.plan, snap));
+      else await this.reseedIfErrant(snap);
       await this.publishIfChanged();
+      void this.saveDurableState();
     } finally {
       if (!this.isLeader || this.analysis === null) this.analysis = analyze(this.snapshot());
       this.ticks++;
@@ -285,9 +314,12 @@ export class Manager {
 
   private async runBootstrap(): Promise<BootstrapResult | undefined> {
     try {
-      const r = await this.exclusive('bootstrap', () => bootstrap(this.recoveryContext(), this.options.instances, { preferredPrimary: this.options.preferredPrimary, semiSync: this.options.semiSync }));
+      const durable = this.durable ? { primaryId: this.durable.primaryId, quarantined: Object.keys(this.durable.quarantined) } : null;
+      const r = await this.exclusive('bootstrap', () => bootstrap(this.recoveryContext(), this.options.instances, { preferredPrimary: this.options.preferredPrimary, semiSync: this.options.semiSync, durable }));
       this.bootstrapped = true;
-      this.primaryId = r.primaryId;
+      // No choice (the recorded primary is unreachable): keep the recorded one, so analysis can fail it over.
+      const recorded = this.durable?.primaryId ?? null;
+      this.primaryId = r.primaryId ?? (recorded !== null && !this.states.get(recorded)?.reachable ? recorded : null);
       this.events.add('bootstrap', r.changes.length ? `bootstrap: primary ${r.primaryId}, ${r.changes.length} change(s)` : `bootstrap: primary ${r.primaryId}, nothing to change`, { ...r });
       return r;
     } catch (err) {
@@ -296,16 +328,46 @@ export class Manager {
     }
   }
 
+  /** Replaces the memory with the newest durable copy; false while no instance answers (try next tick). */
+  private async loadDurableState(): Promise<boolean> {
+    const s = await this.stateKeeper.load(this.instances);
+    if (s === undefined) return false;
+    this.durable = s;
+    if (s) {
+      const known = (id: string): boolean => this.states.has(id);
+      this.primaryId = s.primaryId !== null && known(s.primaryId) ? s.primaryId : this.primaryId;
+      this.epoch = Math.max(this.epoch, s.epoch);
+      this.quarantined = Object.fromEntries(Object.entries(s.quarantined).filter(([id]) => known(id)));
+      this.knownErrant = Object.fromEntries(Object.entries(s.errantGtids).filter(([id]) => known(id)));
+      this.lastFailoverAt = s.lastFailoverAt;
+      this.events.add('step', `loaded the manager state (version ${s.version}, from ${s.source}): primary ${s.primaryId ?? 'none'}, epoch ${s.epoch}, quarantined ${Object.keys(s.quarantined).join(', ') || 'none'}`, { ...s });
+    }
+    return true;
+  }
+
+  /** What survives a restart or a leader change (recovery/durable-state.ts). */
+  durableState(): ManagerState {
+    return { primaryId: this.primaryId, epoch: this.epoch, quarantined: { ...this.quarantined }, errantGtids: { ...this.knownErrant }, lastFailoverAt: this.lastFailoverAt };
+  }
+
+  /** Queues a write of the durable state on the primary when it changed; resolves once written (or failed). */
+  saveDurableState(): Promise<void> {
+    if (!this.isLeader) return Promise.resolve();
+    const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
+    return this.stateKeeper.saveIfChanged(primary, this.durableState(), this.deps.election?.generation ?? 0);
+  }
+
   /** An instance quarantined for errant GTIDs that now has none and replicates cleanly from the primary is trusted again. */
   private liftQuarantines(snap: TopologySnapshot): void {
     if (!this.primaryId || !this.states.get(this.primaryId)?.reachable) return;
     for (const [id, reason] of Object.entries(this.quarantined)) {
       const i = this.states.get(id);
       const r = i?.replication;
-      if (!i?.reachable || !reason.startsWith('errant') || (this.knownErrant[id]?.length ?? 0) > 0) continue;
+      // Any reason: an old primary re-attached by bootstrap after a restart is as trusted as one rejoined.
+      if (!i?.reachable || (this.knownErrant[id]?.length ?? 0) > 0) continue;
       if (r && r.ioRunning === 'Yes' && r.sqlRunning && replicatesFrom(snap, i, this.primaryId)) {
         delete this.quarantined[id];
-        this.events.add('repair', `${id} no longer has errant GTIDs and replicates from ${this.primaryId}: quarantine lifted`, { instance: id });
+        this.events.add('repair', `${id} has no errant GTIDs and replicates from ${this.primaryId}: quarantine (${reason}) lifted`, { instance: id });
       }
     }
   }
@@ -418,6 +480,9 @@ export class Manager {
     // Not pause(): a heartbeat write in flight hangs on a hung primary for its whole timeout.
     this.heartbeat.abandon();
     try {
+      // Only the primary changes in the intent: if the promotion never happens, the old primary must stay choosable.
+      const candidate = this.states.get(candidateId);
+      if (candidate) await this.stateKeeper.recordIntent(candidate, { ...this.durableState(), primaryId: candidateId }, this.deps.election?.generation ?? 0);
       const r = await failover(this.recoveryContext(), snap, candidateId, { relayApplyTimeoutMs: 30_000 }, {
         promoted: async (id) => {
           // Clients (the app, the writer in tests) follow the published primary: name it as soon as it takes writes.
@@ -438,6 +503,7 @@ export class Manager {
         this.noteSemiSync(r.newPrimaryId, r.semiSyncWaiting, r.semiSyncWaiting ? 'promoted with semi-sync replicas to acknowledge' : 'promoted with no semi-sync replica left');
       }
       await this.publishIfChanged();
+      void this.saveDurableState();
       return r;
     } finally {
       this.heartbeat.resume();
@@ -447,6 +513,13 @@ export class Manager {
   private async runRejoin(id: string): Promise<void> {
     const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
     if (!primary) throw new ConflictError('no primary to rejoin to');
+    if (this.quarantined[id]?.startsWith(RESEEDING)) {
+      // An interrupted re-seed: copy again (at most once per retry interval), do not attach partial data.
+      if (Date.now() - (this.reseedAttemptAt[id] ?? 0) < RESEED_RETRY_MS) return;
+      this.reseedAttemptAt[id] = Date.now();
+      await this.runReseed(id);
+      return;
+    }
     try {
       await rejoin(this.recoveryContext(), this.target(id), primary);
       delete this.quarantined[id];
@@ -462,6 +535,45 @@ export class Manager {
     }
   }
 
+  /** A fenced instance with errant GTIDs is re-seeded from the primary (analysis/reseed-choice.ts decides which, when). */
+  private async reseedIfErrant(snap: TopologySnapshot): Promise<void> {
+    const id = chooseReseed(snap, this.analysis?.errant ?? {}, { enabled: this.options.reseedErrant ?? false, lastAttemptAt: this.reseedAttemptAt });
+    if (id === null) return;
+    this.reseedAttemptAt[id] = Date.now();
+    await this.exclusive(`reseed ${id}`, () => this.runReseed(id)).catch(() => undefined);
+  }
+
+  private async runReseed(id: string): Promise<ReseedResult> {
+    const primary = this.primaryId ? this.states.get(this.primaryId) : undefined;
+    if (!primary?.reachable) throw new ConflictError('the primary is not reachable: nothing to copy from');
+    // Recorded before anything is discarded: a copy cut short (manager killed) leaves a read-only instance
+    // with no errant GTIDs and partial data, which must be copied again, never rejoined as it is.
+    this.quarantined[id] = `${RESEEDING} from ${primary.id} since ${new Date().toISOString()}`;
+    await this.saveDurableState();
+    try {
+      const r = await reseed(this.recoveryContext(), this.target(id), primary, { exportDir: this.options.errantExportDir ?? 'errant-transactions', copyTimeoutMs: 30 * 60_000 });
+      if (r.export) this.events.add('reseed', `errant transactions of ${id} (${r.errantGtids.join(',')}) exported to ${r.export.path}`, { instance: id, errantGtids: r.errantGtids, file: r.export.path, transactions: r.export.transactions });
+      delete this.quarantined[id];
+      delete this.knownErrant[id];
+      this.events.add('reseed', `re-seeded ${id} from ${primary.id} in ${r.durationMs} ms; it replicates from ${primary.id}`, { ...r });
+      void this.saveDurableState();
+      return r;
+    } catch (err) {
+      this.events.add('recovery-failed', `re-seeding ${id} failed: ${errorText(err)}`, { instance: id });
+      throw err;
+    }
+  }
+
+  /** POST /api/rebuild and `dramble rebuild`: re-seed one instance from the primary, errant GTIDs or not. */
+  async rebuildInstance(id: string): Promise<ReseedResult> {
+    this.target(id);
+    if (!this.isLeader) throw new ConflictError(`this manager is not the leader (leader: ${this.deps.election?.holder ?? 'unknown'})`);
+    if (id === this.primaryId) throw new ConflictError(`${id} is the primary: switch over first`);
+    if (!this.states.get(id)!.reachable) throw new ConflictError(`${id} is not reachable`);
+    this.reseedAttemptAt[id] = Date.now();
+    return this.exclusive(`rebuild ${id}`, () => this.runReseed(id));
+  }
+
   /** POST /api/switchover: to `targetId` or the best replica. */
   async switchover(targetId?: string): Promise<SwitchoverResult> {
     if (targetId !== undefined) this.target(targetId);
@@ -475,11 +587,13 @@ export class Manager {
     return this.exclusive(`switchover to ${candidate.id}`, async () => {
       await this.heartbeat.pause();
       try {
+        await this.stateKeeper.recordIntent(candidate, { ...this.durableState(), primaryId: candidate.id }, this.deps.election?.generation ?? 0);
         const r = await switchover(this.recoveryContext(), snap, candidate.id, { timeoutMs: this.options.switchoverTimeoutMs }, {
           promoted: async (id) => {
             this.primaryId = id;
             delete this.quarantined[id];
             await this.publishIfChanged();
+            void this.saveDurableState();
           },
         });
         this.metrics.switchovers.inc();
@@ -530,7 +644,8 @@ export class Manager {
     const changed = signature !== this.publishedSignature;
     if (!changed && Date.now() - this.publishedAt < REPUBLISH_MS) return;
     try {
-      if (changed) this.epoch = await this.publisher.nextEpoch();
+      // The durable state's epoch counts too: a restarted manager with a local publisher starts from 0.
+      if (changed) this.epoch = Math.max(await this.publisher.nextEpoch(), this.epoch + 1);
       const out = { ...t, epoch: this.epoch };
       await this.publisher.publish(out);
       this.publishedAt = Date.now();

@@ -1,6 +1,8 @@
 // Helpers for the db-manager tests: start a manager on test servers, wait for a condition, and
 // read topology through the real API.
 import { createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger, loadConfig } from '@dramble/lib';
 import { settings, startManager, type DbManagerConfig, type RunningManager, type TopologyView } from '@dramble/db-manager';
 import type { ManagerStartDeps } from '../../../services/db-manager/src/index.js';
@@ -21,6 +23,8 @@ export function testConfig(instances: string[], overrides: Partial<DbManagerConf
     replicationPassword: REPLICATION_PASSWORD,
     admin: { host: '127.0.0.1', port: 0 },
     adminToken: TOKEN,
+    // Re-seeding is on by default: a test's errant exports go to the temp dir, never into the repo.
+    errantExportDir: join(tmpdir(), 'dramble-test-errant'),
     ...overrides,
   };
 }

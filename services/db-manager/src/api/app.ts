@@ -3,7 +3,8 @@
 //   GET  /api/events?limit=N           the newest events
 //   POST /api/switchover               {"target"?: "host:port"} (token)
 //   POST /api/instances/:id/rejoin     {} (token)
-// Routed by hand on node:http, as the balancer's admin API is: four routes did not pay for express.
+//   POST /api/rebuild                  {"instance": "host:port"} (token): re-seed it from the primary
+// Routed by hand on node:http, as the balancer's admin API is: five routes did not pay for express.
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { checkBearerToken, HttpError, readJsonBody, sendJson, type Logger } from '@dramble/lib';
@@ -13,6 +14,7 @@ import { RecoveryError } from '../recovery/context.js';
 
 const SwitchoverBody = z.strictObject({ target: z.string().min(1, 'target must be an instance id (host:port)').optional() });
 const EmptyBody = z.strictObject({});
+const RebuildBody = z.strictObject({ instance: z.string().min(1, 'instance must be an instance id (host:port)').max(300, 'instance is too long') });
 const MAX_BODY_BYTES = 16 * 1024;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, params: string[]) => Promise<void> | void;
@@ -73,6 +75,16 @@ export function createApi(manager: Manager, opts: { adminToken?: string | undefi
         await parseBody(EmptyBody, req);
         await manager.rejoinInstance(id!);
         sendJson(res, 200, { ok: true, instance: id, primary: manager.primaryId });
+      },
+    },
+    {
+      pattern: /^\/api\/rebuild$/,
+      method: 'POST',
+      mutating: true,
+      handle: async (req, res) => {
+        const body = await parseBody(RebuildBody, req);
+        const r = await manager.rebuildInstance(body.instance);
+        sendJson(res, 200, { ok: true, instance: r.instanceId, primary: r.primaryId, gtid: r.gtid, errantGtids: r.errantGtids, exportFile: r.export?.path ?? null, durationMs: r.durationMs });
       },
     },
   ];

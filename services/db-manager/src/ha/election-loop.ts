@@ -31,6 +31,9 @@ export function createElectionLoop(opts: ElectionLoopOptions): LeaderElection {
   const retryIntervalMs = opts.retryIntervalMs ?? opts.renewIntervalMs;
   if (opts.renewIntervalMs >= opts.renewDeadlineMs) throw new Error(`renewIntervalMs (${opts.renewIntervalMs}) must be shorter than the renew deadline (${opts.renewDeadlineMs})`);
   let isLeader = false;
+  let generation = 0;
+  /** Leadership ends here at the latest, by this process's clock, whatever the timers have done. */
+  let validUntil = 0;
   let holder: string | null = null;
   let running = false;
   let timer: NodeJS.Timeout | undefined;
@@ -41,6 +44,7 @@ export function createElectionLoop(opts: ElectionLoopOptions): LeaderElection {
   const setLeader = (value: boolean, why: string): void => {
     if (value === isLeader) return;
     isLeader = value;
+    if (value) generation++;
     if (!value && deadline) {
       clearTimeout(deadline);
       deadline = undefined;
@@ -64,6 +68,7 @@ export function createElectionLoop(opts: ElectionLoopOptions): LeaderElection {
       if (now === identity) {
         // A renewal that came back after the deadline proves nothing about the time in between.
         if (Date.now() - startedAt >= opts.renewDeadlineMs) return;
+        validUntil = startedAt + opts.renewDeadlineMs;
         if (deadline) clearTimeout(deadline);
         deadline = setTimeout(() => setLeader(false, `no successful renewal for ${opts.renewDeadlineMs} ms`), opts.renewDeadlineMs - (Date.now() - startedAt));
         deadline.unref();
@@ -87,7 +92,11 @@ export function createElectionLoop(opts: ElectionLoopOptions): LeaderElection {
 
   return {
     get isLeader() {
-      return isLeader;
+      // After a pause the deadline timer may not have run yet while I/O callbacks already do: the clock decides.
+      return isLeader && Date.now() < validUntil;
+    },
+    get generation() {
+      return generation;
     },
     get holder() {
       return holder;

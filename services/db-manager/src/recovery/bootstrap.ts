@@ -1,7 +1,8 @@
-// Bootstrap of fresh servers: choose the primary (an existing topology wins, then the configured
-// one, then the first), create the replication user and the manager's schema on it, attach every
+// Bootstrap of fresh servers: choose the primary (analysis/bootstrap-choice.ts: the durable state's
+// primary, an existing topology, a writable instance with the newest GTIDs, then the configured one), create the replication user and the manager's schema on it, attach every
 // other instance by GTID, read_only on replicas, semi-sync when asked. Every step first checks
 // whether it is needed, so a second run changes nothing (and writes no GTID).
+import { chooseBootstrapPrimary, type DurableHint } from '../analysis/bootstrap-choice.js';
 import { errantBetween } from '../gtid/positions.js';
 import { CREATE_META_SQL, META_SCHEMA } from '../probe/heartbeat.js';
 import { errorText, openConnection, run, type Connection, type Target } from '../probe/connection.js';
@@ -12,10 +13,15 @@ export interface BootstrapOptions {
   /** Preferred primary id (host:port); default the first instance. */
   preferredPrimary?: string;
   semiSync: boolean;
+  /** The durable manager state, when one was found: its primary wins, its quarantined instances are never chosen. */
+  durable?: DurableHint | null;
 }
 
 export interface BootstrapResult {
-  primaryId: string;
+  /** Null when no instance may be chosen (the recorded primary is unreachable): nothing was changed. */
+  primaryId: string | null;
+  /** Why this primary (or none) was chosen. */
+  reason: string;
   /** What was changed, one line each; empty when everything was already in place. */
   changes: string[];
   skipped: Array<{ id: string; reason: string }>;
@@ -44,7 +50,13 @@ export async function bootstrap(ctx: RecoveryContext, targets: Target[], opts: B
   live.sort((a, b) => targets.indexOf(a.t) - targets.indexOf(b.t));
   try {
     if (live.length === 0) throw new RecoveryError('bootstrap found no reachable instance', { instances: targets.map((t) => t.id) });
-    const primary = choosePrimary(live, opts.preferredPrimary);
+    const choice = chooseBootstrapPrimary(
+      live.map((l) => ({ id: l.t.id, host: l.t.host, port: l.t.port, serverId: l.st.serverId, readOnly: l.st.readOnly, gtid: l.st.gtidBinlogPos, replication: l.st.replication })),
+      { preferred: opts.preferredPrimary, durable: opts.durable ?? null, allIds: targets.map((t) => t.id) },
+    );
+    ctx.step(`bootstrap: primary ${choice.primaryId ?? '(none)'}: ${choice.reason}`, { primary: choice.primaryId });
+    const primary = live.find((l) => l.t.id === choice.primaryId);
+    if (!primary) return { primaryId: null, reason: choice.reason, changes, skipped };
     const change = async (l: Live, what: string, sqls: string[]): Promise<void> => {
       for (const sql of sqls) await run(l.c, sql, [], ctx.statementTimeoutMs);
       changes.push(`${l.t.id}: ${what}`);
@@ -97,17 +109,10 @@ export async function bootstrap(ctx: RecoveryContext, targets: Target[], opts: B
     // The manager's schema last: with semi-sync on, this commit waits for a replica's ack.
     const [meta] = await run(primary.c, 'SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [META_SCHEMA, 'heartbeat'], ctx.statementTimeoutMs);
     if (Number(meta?.['n']) === 0) await change(primary, `created ${META_SCHEMA}.heartbeat`, CREATE_META_SQL);
-    return { primaryId: primary.t.id, changes, skipped };
+    return { primaryId: primary.t.id, reason: choice.reason, changes, skipped };
   } finally {
     for (const l of live) l.c.destroy();
   }
-}
-
-/** An existing topology wins (the instance others replicate from), then the configured primary, then the first. */
-function choosePrimary(live: Live[], preferred: string | undefined): Live {
-  const sources = live.filter((cand) => cand.st.replication === null && live.some((l) => l !== cand && l.st.replication !== null && (l.st.replication.sourceServerId === cand.st.serverId || (l.st.replication.sourceHost === cand.t.host && l.st.replication.sourcePort === cand.t.port))));
-  if (sources[0]) return sources[0];
-  return live.find((l) => l.t.id === preferred) ?? live[0]!;
 }
 
 async function ensureSemiSync(ctx: RecoveryContext, l: Live, isPrimary: boolean, change: (l: Live, what: string, sqls: string[]) => Promise<void>): Promise<void> {

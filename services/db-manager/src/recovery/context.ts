@@ -13,6 +13,8 @@ export interface RecoveryContext {
   statementTimeoutMs: number;
   /** Semi-sync is managed: the source side follows the primary role. */
   semiSync: boolean;
+  /** Throws when this manager no longer holds the leader lease (ha/lease-guard.ts); call before a mutating statement not built by the flavor. */
+  assertLeader?: () => void;
   /** Records one step (logged and kept as an event). */
   step(message: string, data?: Record<string, unknown>): void;
 }
