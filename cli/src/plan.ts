@@ -78,6 +78,7 @@ export function serviceSpecs(input: PlanInput): ServiceSpec[] {
       ],
     },
   ];
+  const lb = port(input.ports, 'balancer');
   for (let i = 1; i <= input.apps; i++) {
     const p = port(input.ports, `app-${i}`);
     const a = port(input.ports, `app-${i}-admin`);
@@ -100,11 +101,15 @@ export function serviceSpecs(input: PlanInput): ServiceSpec[] {
         ['instance-name', `app-${i}`],
         ['admin-email', c.adminEmail],
         ['admin-password', c.adminPassword],
-        ['trust-proxy', 'true'],
+        // One proxy (the balancer) in front: X-Forwarded-For is trusted for exactly one hop.
+        ['trust-proxy', '1'],
+        // Every absolute link (feed, sitemap, canonical) names the balancer, never a request's Host;
+        // localhost is the other name the site answers to (anything else gets 421).
+        ['public-url', `http://${HOST}:${lb}`],
+        ['allowed-host', 'localhost'],
       ],
     });
   }
-  const lb = port(input.ports, 'balancer');
   specs.push({
     name: 'balancer',
     role: 'balancer',
