@@ -28,6 +28,9 @@ export async function startBackend(port = 0): Promise<Backend> {
   const routes = new Map<string, Handler>();
   const hits = new Map<string, number>();
   const server = http.createServer((req, res) => {
+    // The front runs on a fake clock: a real Date header would make entries look older (RFC 9111
+    // §4.2.3 apparent age) as soon as a test moves that clock forward.
+    res.sendDate = false;
     const path = req.url ?? '/';
     hits.set(path, (hits.get(path) ?? 0) + 1);
     const handler = routes.get(path.split('?')[0]!);
