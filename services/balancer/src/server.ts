@@ -44,6 +44,8 @@ export interface BalancerDeps {
   discovery?: Discovery;
   /** A cluster worker: the admin listener binds a port of its own (cluster/primary.ts). */
   privateAdmin?: boolean;
+  /** The edge cache's clock in ms (tests move it past freshness instead of sleeping). */
+  cacheClock?: () => number;
 }
 
 export interface Balancer {
@@ -152,7 +154,7 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   let limiter: RateLimiter = createRateLimiter(config);
   let limiterRps = config.rateLimitRps;
   let limiterBurst = config.rateLimitBurst;
-  const cache = createCacheLayer(config, { registry, logger });
+  const cache = createCacheLayer(config, { registry, logger, now: deps.cacheClock });
 
   const onUpgrade = createUpgradeHandler({
     backends,
