@@ -70,12 +70,13 @@ export function parseAge(value: string | string[] | undefined): number {
 
 /**
  * corrected_initial_age (§4.2.3): the larger of the apparent age (our receive time minus Date)
- * and Age plus the time the exchange took. Date has one-second resolution, so the receive time
- * is rounded down to the second first: a response that just left the origin is not a second old.
+ * and Age plus the time the exchange took. Date has one-second resolution (a response sent at
+ * x.999 s says x), so the first second of apparent age is rounding, not age, and is not counted:
+ * a response that just left the origin must not arrive a second old.
  */
 export function initialAge(headers: Headers, requestTime: number, responseTime: number): number {
   const date = parseHttpDate(firstValue(headers['date']));
-  const apparent = Number.isNaN(date) ? 0 : Math.max(0, Math.floor(responseTime / 1000) * 1000 - date);
+  const apparent = Number.isNaN(date) ? 0 : Math.max(0, responseTime - date - 999);
   const corrected = parseAge(headers['age']) * 1000 + Math.max(0, responseTime - requestTime);
   return Math.max(apparent, corrected);
 }
