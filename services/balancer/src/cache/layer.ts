@@ -76,14 +76,12 @@ export interface CacheLayer {
    * through, with X-Cache: BYPASS for `bypass`, counted here); `lookup` goes to lookup().
    */
   route(req: IncomingMessage): CacheRoute;
-  /** handle() for a request routed `lookup`. */
-  lookup(req: IncomingMessage, res: ServerResponse, fetchUpstream: FetchUpstream, writeUpstream: WriteUpstream): Promise<CacheResult>;
   /**
-   * Answers the request from the cache or through `fetchUpstream`, always writing with
-   * `writeUpstream` (so the core's response passes apply to hits too). Rejects with the error of
-   * `fetchUpstream` when no usable stale copy exists; the caller writes its error page then.
+   * Answers a request routed `lookup` from the cache or through `fetchUpstream`, always writing
+   * with `writeUpstream` (so the core's response passes apply to hits too). Rejects with the error
+   * of `fetchUpstream` when no usable stale copy exists; the caller writes its error page then.
    */
-  handle(req: IncomingMessage, res: ServerResponse, fetchUpstream: FetchUpstream, writeUpstream: WriteUpstream): Promise<CacheResult>;
+  lookup(req: IncomingMessage, res: ServerResponse, fetchUpstream: FetchUpstream, writeUpstream: WriteUpstream): Promise<CacheResult>;
   purge(request: PurgeRequest): number;
   clear(): number;
   /** Applies reloaded settings (SIGHUP); a smaller budget evicts at once, turning the cache off empties it. */
@@ -133,20 +131,6 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
       return 'bypass';
     }
     return 'lookup';
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse, fetchUpstream: FetchUpstream, writeUpstream: WriteUpstream): Promise<CacheResult> {
-    const way = route(req);
-    if (way === 'off') {
-      await writeUpstream(res, await fetchUpstream(req));
-      return 'BYPASS';
-    }
-    if (way === 'bypass') {
-      const upstream = await fetchUpstream(req);
-      await writeUpstream(res, withoutInternal(upstream), { 'x-cache': 'BYPASS' });
-      return 'BYPASS';
-    }
-    return lookup(req, res, fetchUpstream, writeUpstream);
   }
 
   function lookup(req: IncomingMessage, res: ServerResponse, fetchUpstream: FetchUpstream, writeUpstream: WriteUpstream): Promise<CacheResult> {
@@ -459,7 +443,6 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
     },
     route,
     lookup,
-    handle,
     reconfigure(next) {
       config = next;
       policy.defaultStaleIfErrorSeconds = next.cacheDefaultStaleIfErrorSeconds;
