@@ -1,12 +1,15 @@
 // The fill path: a backend's answer going into the store. The body is teed into memory as it
-// streams to the client; a 304 or a HEAD answer freshens the stored headers instead. Both ask
+// streams to the client; a 304 or a HEAD answer freshens the stored headers instead; the
+// stale-while-revalidate refresh does either in the background. All ask
 // cacheability.ts's responseVerdict, so a response is judged by one rule whichever way it came.
 import type { IncomingMessage } from 'node:http';
 import { Transform, pipeline } from 'node:stream';
-import type { UpstreamResponse } from '../forward/types.js';
-import { asReadable } from '../forward/upstream-body.js';
+import type { Logger } from '@dramble/lib';
+import type { FetchUpstream, UpstreamResponse } from '../forward/types.js';
+import { asReadable, discardBody } from '../forward/upstream-body.js';
+import type { Flights } from './flight.js';
 import { responseVerdict, type Exchange, type ResponsePolicy, type ResponseVerdict } from './cacheability.js';
-import { describesStored, updatedHeaders } from './conditional.js';
+import { CLIENT_CONDITIONALS, describesStored, revalidationHeaders, updatedHeaders } from './conditional.js';
 import type { PrimaryKey } from './key.js';
 import type { CacheEntry, CacheStore } from './store.js';
 import { parseCacheTags } from './tag-index.js';
@@ -169,4 +172,53 @@ export function freshen(deps: FillDeps, req: IncomingMessage, entry: CacheEntry,
     return { ...entry, headers, storedAt: exchange.responseTime, freshMs: 0, ageMs: 0 };
   }
   return put(deps, req, entry.primary, entry.status, merged, entry.body, entry.backend, verdict, exchange.responseTime) ?? entry;
+}
+
+export interface RefreshDeps extends FillDeps {
+  flights: Flights<CacheEntry>;
+  logger: Logger;
+}
+
+/** What a fill asks the backend for: the whole representation, without the client's validators or Range. */
+export const FILL_REQUEST = { method: 'GET', drop: CLIENT_CONDITIONALS } as const;
+
+/**
+ * stale-while-revalidate: one background revalidation per entry (conditional when it has
+ * validators) while clients get the stale copy; a 304 freshens it, a storable answer replaces
+ * it, an answer that is not storable (but for a 5xx) removes it.
+ */
+export function refreshInBackground(deps: RefreshDeps, req: IncomingMessage, primary: PrimaryKey, entry: CacheEntry, fetchUpstream: FetchUpstream): void {
+  const { store, flights, clock, logger } = deps;
+  const key = store.variantKey(primary, req.headers);
+  if (flights.get(key)) return;
+  const flight = flights.open(key);
+  const startGeneration = deps.generation();
+  const conditional = revalidationHeaders(entry.headers);
+  const requestTime = clock();
+  fetchUpstream(req, conditional ? { ...FILL_REQUEST, headers: conditional } : FILL_REQUEST).then(
+    (upstream) => {
+      const exchange: Exchange = { requestTime, responseTime: clock() };
+      if (upstream.status === 304 && conditional) {
+        discardBody(upstream.body);
+        const updated = freshen(deps, req, entry, upstream, exchange);
+        flight.settle(updated && store.lookup(primary, req.headers) === updated ? 'stored' : 'pass', updated);
+        return;
+      }
+      const verdict = storableVerdict(deps, upstream, exchange);
+      if (!verdict) {
+        discardBody(upstream.body);
+        if (upstream.status < 500) {
+          store.remove(key);
+          deps.stored();
+        }
+        flight.settle(upstream.status >= 500 ? 'error' : 'pass');
+        return;
+      }
+      teeIntoCache(deps, req, primary, upstream, verdict, exchange, startGeneration, (o, e) => flight.settle(o, e)).resume();
+    },
+    (err: unknown) => {
+      flight.settle('error');
+      logger.warn({ err, path: primary.path, host: primary.host }, 'background refresh failed; keeping the stale copy');
+    },
+  );
 }

@@ -17,7 +17,7 @@ import { CacheStore, type CacheEntry, type PurgeKind } from './store.js';
 import { Flights, type Flight } from './flight.js';
 import { createCacheMetrics, type CacheResult } from './metrics.js';
 import { CLIENT_CONDITIONALS, isNotModified, notModifiedHeaders, revalidationHeaders } from './conditional.js';
-import { freshen, storableVerdict, teeIntoCache, withoutInternal, type FillDeps, type Settle } from './fill.js';
+import { FILL_REQUEST, freshen, refreshInBackground, storableVerdict, teeIntoCache, withoutInternal, type FillDeps, type RefreshDeps, type Settle } from './fill.js';
 import { invalidationTargets } from './invalidation.js';
 import { rangeAnswer, ifRangeHolds } from './range.js';
 import { cacheStatusHit, cacheStatusFwd } from './cache-status.js';
@@ -91,7 +91,7 @@ export interface CacheLayer {
 
 const EMPTY = Buffer.alloc(0);
 /** A miss fills the cache with the whole representation; the client's validators are answered from it. */
-const FILL = { method: 'GET', drop: CLIENT_CONDITIONALS } as const;
+const FILL = FILL_REQUEST;
 
 export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps): CacheLayer {
   let config = initial;
@@ -121,6 +121,7 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
   };
   updateGauges();
   const fill: FillDeps = { store, policy, clock, maxObjectBytes: () => config.cacheMaxObjectBytes, generation: () => generation, stored: updateGauges };
+  const refresh: RefreshDeps = { ...fill, flights, logger };
 
   function route(req: IncomingMessage): CacheRoute {
     if (!config.cache) return 'off';
@@ -145,7 +146,7 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
       case 'stale-hit':
         return serve(req, res, entry!, 'STALE', cacheStatusHit(entry!, since), writeUpstream);
       case 'stale-refresh':
-        refreshInBackground(req, primary, entry!, fetchUpstream);
+        refreshInBackground(refresh, req, primary, entry!, fetchUpstream);
         return serve(req, res, entry!, 'STALE', cacheStatusHit(entry!, since), writeUpstream);
       case 'gateway-timeout':
         return gatewayTimeout(res, entry !== undefined, writeUpstream);
@@ -311,43 +312,6 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
     count('MISS');
     await writeUpstream(res, { ...withoutInternal(upstream), body: EMPTY }, { 'x-cache': 'MISS', 'cache-status': cacheStatusFwd(fwd, `fwd-status=${upstream.status}`) });
     return 'MISS';
-  }
-
-  /** stale-while-revalidate: one background revalidation per entry while clients get the stale copy. */
-  function refreshInBackground(req: IncomingMessage, primary: PrimaryKey, entry: CacheEntry, fetchUpstream: FetchUpstream): void {
-    const key = store.variantKey(primary, req.headers);
-    if (flights.get(key)) return;
-    const flight = flights.open(key);
-    const startGeneration = generation;
-    const conditional = revalidationHeaders(entry.headers);
-    const requestTime = clock();
-    fetchUpstream(req, conditional ? { ...FILL, headers: conditional } : FILL).then(
-      (upstream) => {
-        const exchange: Exchange = { requestTime, responseTime: clock() };
-        if (upstream.status === 304 && conditional) {
-          discardBody(upstream.body);
-          const updated = freshen(fill, req, entry, upstream, exchange);
-          flight.settle(updated && store.lookup(primary, req.headers) === updated ? 'stored' : 'pass', updated);
-          return;
-        }
-        const verdict = storableVerdict(fill, upstream, exchange);
-        if (!verdict) {
-          discardBody(upstream.body);
-          // The resource stopped being cacheable: stop serving the old copy. A 5xx says nothing about that.
-          if (upstream.status < 500) {
-            store.remove(key);
-            updateGauges();
-          }
-          flight.settle(upstream.status >= 500 ? 'error' : 'pass');
-          return;
-        }
-        teeIntoCache(fill, req, primary, upstream, verdict, exchange, startGeneration, (o, e) => flight.settle(o, e)).resume();
-      },
-      (err: unknown) => {
-        flight.settle('error');
-        logger.warn({ err, path: primary.path, host: primary.host }, 'background refresh failed; keeping the stale copy');
-      },
-    );
   }
 
   /** A Range request without a stored entry: forwarded as is, answered as the backend answers. */
