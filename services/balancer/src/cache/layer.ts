@@ -19,7 +19,7 @@ import { createCacheMetrics, type CacheResult } from './metrics.js';
 import { CLIENT_CONDITIONALS, isNotModified, notModifiedHeaders, revalidationHeaders } from './conditional.js';
 import { FILL_REQUEST, freshen, refreshInBackground, storableVerdict, teeIntoCache, withoutInternal, type FillDeps, type RefreshDeps, type Settle } from './fill.js';
 import { invalidationTargets } from './invalidation.js';
-import { rangeAnswer, ifRangeHolds } from './range.js';
+import { answerFromEntry } from './answer.js';
 import { cacheStatusHit, cacheStatusFwd } from './cache-status.js';
 import type { CacheSettings } from './settings.js';
 
@@ -357,28 +357,7 @@ export function createCacheLayer(initial: CacheLayerConfig, deps: CacheLayerDeps
     count(result);
     const age = String(Math.max(0, Math.floor((entry.ageMs + clock() - entry.storedAt) / 1000)));
     const extra = { 'x-cache': result, age, 'cache-status': cacheStatus };
-    const { headers } = req;
-    if (entry.status === 200 && (headers['if-none-match'] !== undefined || headers['if-modified-since'] !== undefined) && isNotModified(headers, entry.headers)) {
-      await writeUpstream(res, { status: 304, headers: notModifiedHeaders(entry.headers), body: EMPTY, backend: entry.backend, retries: 0 }, extra);
-      return result;
-    }
-    if (headers.range !== undefined && entry.status === 200 && req.method === 'GET' && ifRangeHolds(headers, entry.headers)) {
-      const answer = rangeAnswer(Array.isArray(headers.range) ? headers.range[0]! : headers.range, entry.body.length);
-      if (answer.kind === 'partial') {
-        const body = entry.body.subarray(answer.start, answer.end + 1);
-        const h = { ...entry.headers, 'content-range': `bytes ${answer.start}-${answer.end}/${entry.body.length}`, 'content-length': String(body.length) };
-        await writeUpstream(res, { status: 206, headers: h, body, backend: entry.backend, retries: 0 }, extra);
-        return result;
-      }
-      if (answer.kind === 'unsatisfiable') {
-        const h = { 'content-range': `bytes */${entry.body.length}`, 'content-length': '0', ...notModifiedHeaders(entry.headers) };
-        await writeUpstream(res, { status: 416, headers: h, body: EMPTY, backend: entry.backend, retries: 0 }, extra);
-        return result;
-      }
-    }
-    // Content-Length belongs to the headers, not the extras: compression may still drop it.
-    const h = entry.status !== 204 && entry.status !== 304 ? { ...entry.headers, 'content-length': String(entry.body.length) } : entry.headers;
-    await writeUpstream(res, { status: entry.status, headers: h, body: entry.body, backend: entry.backend, retries: 0 }, extra);
+    await writeUpstream(res, answerFromEntry(req.method, req.headers, entry), extra);
     return result;
   }
 
