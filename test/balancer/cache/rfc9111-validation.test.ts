@@ -98,6 +98,33 @@ describe('RFC 9111 §4.3 validation', () => {
   });
 });
 
+describe('RFC 5861 stale-while-revalidate', () => {
+  it('answers stale at once and revalidates in the background with the stored ETag; the 304 freshens the entry', async () => {
+    const p = path('swr');
+    origin.route(p, (req, res, i) => {
+      if (i > 1 && req.headers['if-none-match'] === '"s1"') {
+        res.writeHead(304, { etag: '"s1"', 'cache-control': 'max-age=10, stale-while-revalidate=60', 'x-refreshed': String(i) });
+        return res.end();
+      }
+      answer('swr body', { 'cache-control': 'max-age=10, stale-while-revalidate=60', etag: '"s1"' })(req, res, i);
+    });
+    await get(p);
+    edge.clock.advance(20_000);
+    const stale = await get(p);
+    assert.equal(stale.headers['x-cache'], 'STALE');
+    assert.equal(stale.body, 'swr body');
+    const deadline = Date.now() + 5_000;
+    while (origin.hits(p).length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(origin.hits(p)[1]!.headers['if-none-match'], '"s1"', 'the background request was conditional');
+    let fresh = await get(p);
+    while (fresh.headers['x-refreshed'] === undefined && Date.now() < deadline) fresh = await get(p);
+    assert.equal(fresh.headers['x-cache'], 'HIT');
+    assert.equal(fresh.headers['x-refreshed'], '2');
+    assert.equal(fresh.body, 'swr body');
+    assert.equal(origin.hits(p).length, 2, 'one background revalidation');
+  });
+});
+
 describe('RFC 9111 §4.4 invalidation after unsafe methods', () => {
   it('POST, PUT, DELETE and PATCH invalidate the target URI and same-origin Location / Content-Location', async () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
