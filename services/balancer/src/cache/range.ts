@@ -29,9 +29,10 @@ export function rangeAnswer(range: string, length: number): RangeAnswer {
     return { kind: 'partial', start: Math.max(0, length - n), end: length - 1 };
   }
   const start = digits(first);
-  const end = last === '' ? length - 1 : digits(last);
-  if (end < start) return WHOLE; // invalid range-spec: ignore the header
+  // last-pos below first-pos makes the range-spec invalid: the header is ignored.
+  if (last !== '' && digits(last) < start) return WHOLE;
   if (start >= length) return UNSATISFIABLE;
+  const end = last === '' ? length - 1 : digits(last);
   return { kind: 'partial', start, end: Math.min(end, length - 1) };
 }
 
