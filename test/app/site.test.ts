@@ -29,6 +29,7 @@ describe('the public site', () => {
     assert.match(res.text, /How it is built and deployed/);
     assert.equal(res.headers['x-app-instance'], 'app-test-1');
     assert.equal(res.headers['cache-control'], 'public, max-age=0, s-maxage=30, stale-while-revalidate=30, stale-if-error=300');
+    assert.equal(res.headers['cdn-cache-control'], 'max-age=30, stale-while-revalidate=30, stale-if-error=300', 'the edge gets its own lifetime (RFC 9213)');
     assert.equal(res.headers['cache-tag'], 'home');
     assert.ok(res.headers['x-request-id']);
   });

@@ -14,7 +14,8 @@ describe('edge cache through the balancer', () => {
   let lb: TestBalancer;
   before(async () => {
     backend = await startBackend('pi1', (req, res) => {
-      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, s-maxage=1', 'cache-tag': 'home', 'content-length': Buffer.byteLength(page) });
+      // max-age, not s-maxage: s-maxage implies proxy-revalidate (RFC 9111 §5.2.2.10), which rules out serving stale without an explicit stale-if-error.
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'public, max-age=1', 'cache-tag': 'home', 'content-length': Buffer.byteLength(page) });
       res.end(page);
     });
     lb = await startTestBalancer(['--backend', backend.url, '--purge-token', 'tok', '--max-fails', '1', '--fail-timeout-ms', '60000']);

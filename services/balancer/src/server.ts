@@ -47,6 +47,8 @@ export interface BalancerDeps {
   discovery?: Discovery;
   /** A cluster worker: the admin listener binds a port of its own (cluster/primary.ts). */
   privateAdmin?: boolean;
+  /** The edge cache's clock in ms (tests move it past freshness instead of sleeping). */
+  cacheClock?: () => number;
 }
 
 export interface Balancer {
@@ -130,7 +132,7 @@ export async function startBalancer(initial: BalancerConfig, deps: BalancerDeps 
   // already-encoded bodies, clients that accept no coding) the pass-through path.
   const mayCompress = (ctx: RequestContext, status: number, raw: Buffer[]): boolean =>
     config.compression && ctx.headers.acceptEncoding !== undefined && !rawLeftAlone(status, raw, config.compressionMinBytes);
-  const cache = createCacheLayer(config, { registry, logger });
+  const cache = createCacheLayer(config, { registry, logger, now: deps.cacheClock });
 
   const onUpgrade = createUpgradeHandler({
     backends,

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { requestVerdict, responseVerdict, freshness, usableOnError, cookieNames } from '../../../services/balancer/src/cache/cacheability.js';
 
-const policy = { defaultStaleIfErrorSeconds: 300 };
+const policy = { defaultStaleIfErrorSeconds: 300, heuristicMaxSeconds: 300 };
 
 describe('request cacheability', () => {
   it('uses the cache for anonymous GET and HEAD only', () => {
@@ -23,7 +23,10 @@ describe('response storability', () => {
     assert.ok(v.storable);
     assert.equal(v.freshMs, 50_000);
     assert.equal(v.ageMs, 10_000);
-    assert.equal(v.staleIfErrorMs, 300_000, 'the configured stale-if-error applies');
+    // Changed with RFC 9111 §5.2.2.10: s-maxage implies proxy-revalidate, so the configured default does not apply.
+    assert.equal(v.staleIfErrorMs, 0, 's-maxage switches the configured stale-if-error off');
+    const plain = responseVerdict({ status: 200, headers: { 'cache-control': 'max-age=600' } }, policy);
+    assert.ok(plain.storable && plain.staleIfErrorMs === 300_000, 'the configured stale-if-error applies to max-age');
     assert.deepEqual(responseVerdict({ status: 200, headers: {} }, policy), { storable: false, reason: 'no-max-age' });
   });
 

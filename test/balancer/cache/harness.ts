@@ -1,16 +1,12 @@
-// A real backend http server and a small front server that runs the cache layer with a fake
-// fetchUpstream/writeUpstream pair built from undici requests (the core's engine is tested end to end elsewhere).
+// A real backend http server and the whole balancer in front of it (startBalancer), its cache on
+// a clock the test moves.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream';
-import { Pool, request } from 'undici';
-import { Registry } from 'prom-client';
-import { createLogger } from '@dramble/lib';
-import { createCacheLayer, cacheSettings, type CacheLayer, type CacheSettings } from '../../../services/balancer/src/cache/index.js';
-import { maybeCompress } from '../../../services/balancer/src/compression/index.js';
-import { asReadable } from '../../../services/balancer/src/forward/upstream-body.js';
-import { BackendError, type FetchUpstream, type UpstreamResponse, type WriteUpstream } from '../../../services/balancer/src/forward/types.js';
-import { loadConfig } from '@dramble/lib';
+import { request } from 'undici';
+import type { Registry } from 'prom-client';
+import { createLogger, loadConfig } from '@dramble/lib';
+import { loadBalancerConfig, startBalancer } from '@dramble/balancer';
+import { cacheSettings, type CacheLayer, type CacheSettings } from '../../../services/balancer/src/cache/index.js';
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -28,6 +24,9 @@ export async function startBackend(port = 0): Promise<Backend> {
   const routes = new Map<string, Handler>();
   const hits = new Map<string, number>();
   const server = http.createServer((req, res) => {
+    // The front runs on a fake clock: a real Date header would make entries look older (RFC 9111
+    // §4.2.3 apparent age) as soon as a test moves that clock forward.
+    res.sendDate = false;
     const path = req.url ?? '/';
     hits.set(path, (hits.get(path) ?? 0) + 1);
     const handler = routes.get(path.split('?')[0]!);
@@ -51,48 +50,6 @@ export async function startBackend(port = 0): Promise<Backend> {
   };
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization']);
-
-function endToEnd(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(headers)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
-  return out;
-}
-
-export function fakeFetchUpstream(backendUrl: string): { fetch: FetchUpstream; close(): Promise<void> } {
-  const pool = new Pool(backendUrl, { connections: 32 });
-  const fetch: FetchUpstream = async (req, opts) => {
-    const method = (opts?.method ?? req.method ?? 'GET') as 'GET';
-    const headers = { ...endToEnd(req.headers), ...opts?.headers };
-    delete headers['host'];
-    try {
-      const r = await pool.request({ path: req.url ?? '/', method, headers, body: method === 'GET' || method === 'HEAD' ? null : req });
-      return { status: r.statusCode, headers: endToEnd(r.headers), body: r.body, backend: { id: backendUrl, name: 'pi-1' }, retries: 0 } satisfies UpstreamResponse;
-    } catch (err) {
-      throw new BackendError('connect', 502, `backend ${backendUrl} failed: ${(err as Error).message}`, undefined, 0, { cause: err });
-    }
-  };
-  return { fetch, close: () => pool.close() };
-}
-
-export function fakeWriteUpstream(compress = false): WriteUpstream {
-  return (res, upstream, extra) =>
-    new Promise<void>((resolve) => {
-      const out = compress ? maybeCompress(res.req, upstream, { minBytes: 64 }) : upstream;
-      res.writeHead(out.status, { ...out.headers, 'x-served-by': out.backend.name, ...extra });
-      if (Buffer.isBuffer(out.body)) {
-        // A hit from memory: the whole body at once (HEAD and 304 get none).
-        res.end(res.req.method === 'HEAD' || out.status === 304 ? undefined : out.body);
-        resolve();
-        return;
-      }
-      pipeline(asReadable(out.body), res, (err) => {
-        if (err) res.destroy();
-        resolve();
-      });
-    });
-}
-
 export function testSettings(overrides: Partial<CacheSettings> = {}): CacheSettings {
   return { ...loadConfig(cacheSettings, { argv: [], env: {} }), ...overrides };
 }
@@ -101,13 +58,17 @@ export interface Front {
   url: string;
   layer: CacheLayer;
   registry: Registry;
-  results: string[];
-  /** Requests that entered the layer. */
+  /** Requests that reached the balancer. */
   entered(): number;
   clock: { now: number; advance(ms: number): void };
   close(): Promise<void>;
 }
 
+/**
+ * The whole balancer (startBalancer with the real config loader) in front of `backendUrl`, named
+ * pi-1, its cache on a test clock. `compress` keeps the balancer's compression on (off otherwise,
+ * so tests see the bodies as the backend sent them).
+ */
 export async function startFront(backendUrl: string, overrides: Partial<CacheSettings> = {}, opts: { compress?: boolean } = {}): Promise<Front> {
   const clock = {
     now: Date.now(),
@@ -115,42 +76,21 @@ export async function startFront(backendUrl: string, overrides: Partial<CacheSet
       this.now += ms;
     },
   };
-  const registry = new Registry();
-  const logger = createLogger({ name: 'balancer-test', level: 'silent' });
-  const layer = createCacheLayer(testSettings(overrides), { registry, logger, now: () => clock.now });
-  const upstream = fakeFetchUpstream(backendUrl);
-  const write = fakeWriteUpstream(opts.compress ?? false);
-  const results: string[] = [];
-  let entered = 0;
-  const server = http.createServer((req, res) => {
-    entered++;
-    layer.handle(req, res, upstream.fetch, write).then(
-      (r) => results.push(r),
-      (err: unknown) => {
-        results.push('ERROR');
-        if (res.headersSent) return void res.destroy();
-        const status = err instanceof BackendError ? err.status : 500;
-        res.writeHead(status, { 'content-type': 'text/plain' });
-        res.end(`error ${status}`);
-      },
-    );
+  const base = loadBalancerConfig({
+    argv: ['--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--health-interval-ms', '0', '--backend', `${backendUrl}#pi-1`, '--retries', '0'],
+    env: {},
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as AddressInfo).port;
+  const config = { ...base, ...overrides, compression: opts.compress ?? false, compressionMinBytes: opts.compress ? 64 : base.compressionMinBytes };
+  const balancer = await startBalancer(config, { logger: createLogger({ name: 'balancer-test', level: 'silent' }), cacheClock: () => clock.now });
+  let entered = 0;
+  balancer.server.on('request', () => entered++);
   return {
-    url: `http://127.0.0.1:${port}`,
-    layer,
-    registry,
-    results,
+    url: `http://127.0.0.1:${balancer.address.port}`,
+    layer: balancer.cache,
+    registry: balancer.registry,
     entered: () => entered,
     clock,
-    close: async () => {
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
-      });
-      await upstream.close();
-    },
+    close: () => balancer.close(2000),
   };
 }
 

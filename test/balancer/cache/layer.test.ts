@@ -246,7 +246,8 @@ describe('edge cache when every backend is down', () => {
     const backend = await startBackend();
     const front = await startFront(backend.url, { cacheDefaultStaleIfErrorSeconds: 3600 });
     try {
-      backend.route('/', respond('home page', { 'cache-control': 's-maxage=5' }));
+      // max-age, not s-maxage: s-maxage implies proxy-revalidate (RFC 9111 §5.2.2.10), which rules out the configured stale-if-error.
+      backend.route('/', respond('home page', { 'cache-control': 'max-age=5' }));
       assert.equal((await get(`${front.url}/`)).headers['x-cache'], 'MISS');
       await backend.close();
       front.clock.advance(60_000);

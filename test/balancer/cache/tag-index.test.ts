@@ -39,6 +39,8 @@ describe('cache store', () => {
     ageMs: 0,
     staleWhileRevalidateMs: 0,
     staleIfErrorMs: 0,
+    noCache: false,
+    mustRevalidate: false,
   });
 
   it('purges by URL, prefix (per host when absolute) and tag', () => {

@@ -8,7 +8,7 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import fresh from 'fresh';
 import { SESSION_COOKIE } from '../auth/sessions.js';
-import { parseCookies, publicCacheControl, requestIdOf, type AppDeps } from './context.js';
+import { edgeCacheControl, parseCookies, publicCacheControl, requestIdOf, type AppDeps } from './context.js';
 import { cacheableRoute } from './page-keys.js';
 
 /** Cache keys the fast path asked Redis for and missed, by request. */
@@ -31,7 +31,7 @@ export function notModified(headers: IncomingMessage['headers'], etag: string): 
 
 export function serveCachedHits(deps: AppDeps, securityHeaders: ReadonlyArray<readonly [string, string]>, next: RequestListener): RequestListener {
   // Headers that are the same on every hit, flat as writeHead takes them.
-  const fixed: string[] = [...securityHeaders.flat(), 'X-App-Instance', deps.instanceName, 'Cache-Control', publicCacheControl(deps.pageCacheTtlSeconds), 'X-Page-Cache', 'HIT'];
+  const fixed: string[] = [...securityHeaders.flat(), 'X-App-Instance', deps.instanceName, 'Cache-Control', publicCacheControl(deps.pageCacheTtlSeconds), 'CDN-Cache-Control', edgeCacheControl(deps.pageCacheTtlSeconds), 'X-Page-Cache', 'HIT'];
   const counted = { hit: deps.metrics.pageCache.labels({ result: 'hit' }), miss: deps.metrics.pageCache.labels({ result: 'miss' }) };
   // Bound histogram children per method/route/status (a handful), so labels are not rebuilt per hit.
   const timers = new Map<string, { observe(v: number): void }>();

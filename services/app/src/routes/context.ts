@@ -108,3 +108,12 @@ export function requestIdOf(headers: IncomingHttpHeaders): string {
 export function publicCacheControl(ttl: number): string {
   return `public, max-age=0, s-maxage=${ttl}, stale-while-revalidate=${ttl}, stale-if-error=${Math.max(ttl * 10, 300)}`;
 }
+
+/**
+ * CDN-Cache-Control (RFC 9213) for the same pages: the edge obeys it instead of Cache-Control, so
+ * it gets the lifetime without s-maxage's implied proxy-revalidate (RFC 9111 §5.2.2.10) and keeps
+ * its stale windows, while browsers still revalidate every time (max-age=0).
+ */
+export function edgeCacheControl(ttl: number): string {
+  return `max-age=${ttl}, stale-while-revalidate=${ttl}, stale-if-error=${Math.max(ttl * 10, 300)}`;
+}

@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import { bannerHtml, fillBanner } from '../render/layout.js';
 import type { CachedPage } from '../cache/page-cache.js';
 import { missedInFastPath } from './cached-hit.js';
-import { NO_STORE, publicCacheControl, state, type AppDeps } from './context.js';
+import { NO_STORE, edgeCacheControl, publicCacheControl, state, type AppDeps } from './context.js';
 
 export interface Rendered {
   status: number;
@@ -25,6 +25,7 @@ function send(deps: AppDeps, res: Response, page: Rendered & { etag?: string }, 
   res.status(page.status).type(page.type);
   if (opts.anonymous && page.status === 200 && deps.pageCacheTtlSeconds > 0) {
     res.setHeader('Cache-Control', publicCacheControl(deps.pageCacheTtlSeconds));
+    res.setHeader('CDN-Cache-Control', edgeCacheControl(deps.pageCacheTtlSeconds));
     res.setHeader('Cache-Tag', opts.tags.join(', '));
   } else {
     res.setHeader('Cache-Control', NO_STORE);

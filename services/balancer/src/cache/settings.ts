@@ -5,7 +5,7 @@ import { defineSettings, setting, type ConfigOf } from '@dramble/lib';
 const MB = 1024 * 1024;
 
 export const cacheSettings = defineSettings({
-  cache: { schema: setting.bool(true), env: 'BALANCER_CACHE', flag: 'cache', doc: 'Edge cache of GET/HEAD responses that carry s-maxage/max-age (--no-cache turns it off)' },
+  cache: { schema: setting.bool(true), env: 'BALANCER_CACHE', flag: 'cache', doc: 'Edge cache of GET/HEAD responses as RFC 9111 allows a shared cache (--no-cache turns it off)' },
   cacheMaxBytes: {
     schema: setting.int(32 * MB, 64 * 1024),
     env: 'BALANCER_CACHE_MAX_BYTES',
@@ -33,6 +33,12 @@ export const cacheSettings = defineSettings({
     env: 'BALANCER_CACHE_DEFAULT_STALE_IF_ERROR_SECONDS',
     flag: 'cache-default-stale-if-error-seconds',
     doc: 'How long past freshness an entry still answers when every backend fails or answers 5xx, unless the response says otherwise (stale-if-error, must-revalidate)',
+  },
+  cacheHeuristicMaxSeconds: {
+    schema: setting.int(300),
+    env: 'BALANCER_CACHE_HEURISTIC_MAX_SECONDS',
+    flag: 'cache-heuristic-max-seconds',
+    doc: 'Longest heuristic lifetime (10% of the time since Last-Modified, RFC 9111 §4.2.2) given to a response without explicit freshness; 0 turns heuristics off',
   },
   cacheLockTimeoutMs: {
     schema: setting.int(5000, 1),

@@ -102,6 +102,13 @@ export class CacheStore {
     return full;
   }
 
+  /** Removes every variant of a resource (RFC 9111 §4.4 invalidation); returns how many went. */
+  invalidate(primaryKey: string): number {
+    const group = this.groups.get(primaryKey);
+    if (!group) return 0;
+    return [...group.variants].filter((k) => this.remove(k)).length;
+  }
+
   remove(key: string): boolean {
     const e = this.lru.delete(key);
     if (!e) return false;

@@ -19,7 +19,7 @@ import { outgoingHeaderList } from '../request/passes.js';
 import { classify, retryable, isIdempotent, statusCountsAsFailure, type Failure } from './classify.js';
 import { BodyTooLargeError, ClientGoneError, UnsendableRequestError } from './errors.js';
 import type { RetryBudget } from './retry-budget.js';
-import { BackendError } from './types.js';
+import { BackendError, type InterimListener } from './types.js';
 import { UpstreamBody, type SettleListener } from './upstream-body.js';
 
 export interface ForwardSettings {
@@ -46,6 +46,10 @@ export interface ForwardDeps {
 export interface ForwardOptions {
   headers?: Record<string, string>;
   method?: string;
+  /** Request fields not sent (lower-case). */
+  drop?: readonly string[];
+  /** The backend's 1xx responses, in order, before the final one. */
+  interim?: InterimListener;
 }
 
 export function hasBody(ctx: RequestContext): boolean {
@@ -125,6 +129,8 @@ export abstract class Forwarding implements Dispatcher.DispatchHandler, SettleLi
   private abort: ((err: Error) => void) | undefined = undefined;
   private resume: (() => void) | undefined = undefined;
   protected upstream: UpstreamBody | undefined = undefined;
+  /** Where 1xx responses go (the cache's fetch); PassThrough overrides informational() instead. */
+  private readonly interimListener: InterimListener | undefined;
 
   constructor(
     protected readonly deps: ForwardDeps,
@@ -139,7 +145,9 @@ export abstract class Forwarding implements Dispatcher.DispatchHandler, SettleLi
     const withBody = !methodOverridden && hasBody(ctx);
     this.method = method;
     this.path = req.url ?? '/';
-    this.headers = outgoingHeaderList(req, ctx, { viaName: settings.viaName, drop: methodOverridden ? BODY_FIELDS : undefined, extra: opts?.headers });
+    const drop = methodOverridden ? (opts?.drop ? [...BODY_FIELDS, ...opts.drop] : BODY_FIELDS) : opts?.drop;
+    this.headers = outgoingHeaderList(req, ctx, { viaName: settings.viaName, drop, extra: opts?.headers });
+    this.interimListener = opts?.interim;
     const hashKey = hashKeyOf(req, ctx, settings.hashOn);
     this.pickRequest = hashKey !== undefined ? { hashKey } : NO_HASH;
     this.body = withBody ? new BodyState(req, settings.maxBodySize) : undefined;
@@ -156,6 +164,11 @@ export abstract class Forwarding implements Dispatcher.DispatchHandler, SettleLi
    * BodyTooLargeError, UnsendableRequestError.
    */
   protected abstract failed(err: Error): void;
+
+  /** A 1xx response arrived before the final one. */
+  protected informational(status: number, raw: Buffer[]): void {
+    this.interimListener?.(status, raw);
+  }
 
   /** Sends the first attempt; the outcome arrives through answered() or failed(). */
   start(): void {
@@ -205,8 +218,11 @@ export abstract class Forwarding implements Dispatcher.DispatchHandler, SettleLi
   }
 
   onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
-    // 1xx informational responses (103 Early Hints) are not forwarded; wait for the final one.
-    if (status < 200) return true;
+    // 1xx informational responses (100, 102, 103 Early Hints) go to the listener; wait for the final one.
+    if (status < 200) {
+      this.informational(status, raw);
+      return true;
+    }
     const ctx = this.ctx;
     ctx.cancel = undefined;
     const backend = this.backend!;

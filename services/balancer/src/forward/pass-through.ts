@@ -14,6 +14,7 @@ import { Forwarding, type ForwardDeps } from './forwarding.js';
 import type { UpstreamResponse, WriteUpstream } from './types.js';
 import type { UpstreamBody, WriteListener } from './upstream-body.js';
 import { bodiless } from './write-upstream.js';
+import { writeInterim } from './interim.js';
 
 export interface PassThroughDeps extends ForwardDeps {
   /** Rebuilt on reload only. */
@@ -48,6 +49,11 @@ class PassThrough extends Forwarding implements AddedResponseFields, WriteListen
     readonly xCache: string | undefined,
   ) {
     super(out, req, ctx, undefined);
+  }
+
+  /** A backend's 103 / 102 goes to the client at once (forward/interim.ts). */
+  protected override informational(status: number, raw: Buffer[]): void {
+    writeInterim(this.res, status, raw);
   }
 
   protected answered(status: number, raw: Buffer[], body: UpstreamBody): void {

@@ -50,12 +50,17 @@ export class BackendError extends Error {
  * rejects with a typed BackendError (502/503/504 meaning) otherwise.
  * `opts.headers` are added to / override the outgoing request headers (e.g. conditional
  * revalidation headers); `opts.method` overrides the method (e.g. GET for a cached HEAD).
- * When the method is overridden to GET/HEAD no request body is sent.
+ * When the method is overridden to GET/HEAD no request body is sent. `opts.drop` names request
+ * fields not sent (the client's own conditionals when the cache validates its entry);
+ * `opts.interim` receives the backend's 1xx responses (100, 102, 103) before the final one.
  */
 export type FetchUpstream = (
   req: IncomingMessage,
-  opts?: { headers?: Record<string, string>; method?: string },
+  opts?: { headers?: Record<string, string>; method?: string; drop?: readonly string[]; interim?: InterimListener },
 ) => Promise<UpstreamResponse>;
+
+/** Called with each informational (1xx) response the backend sends before its final one. */
+export type InterimListener = (status: number, raw: Buffer[]) => void;
 
 /**
  * Writes an UpstreamResponse to the client: response passes (X-Served-By, Via, request id,
