@@ -64,8 +64,11 @@ export async function bootstrap(ctx: RecoveryContext, targets: Target[], opts: B
     };
 
     // Semi-sync: replica side everywhere, source side on the primary only.
+    // The primary waits for acks only when another instance is there to give them: with semi-sync's
+    // never-give-up timeout, a lone primary that waited would hang its first commit (the manager's
+    // semi-sync rule turns waiting on once a healthy replica appears).
     if (opts.semiSync) {
-      await Promise.all(live.map((l) => ensureSemiSync(ctx, l, l === primary, change)));
+      await Promise.all(live.map((l) => ensureSemiSync(ctx, l, l === primary && live.length > 1, change)));
     }
 
     // The replication user on every instance, outside the binlog: whichever instance is promoted
@@ -106,6 +109,10 @@ export async function bootstrap(ctx: RecoveryContext, targets: Target[], opts: B
         await change(l, 'started replication', [ctx.flavor.startReplica]);
       }
     }
+    // Every other instance was left out (errant GTIDs, another source): nobody will acknowledge.
+    if (opts.semiSync && live.length > 1 && live.every((l) => l === primary || skipped.some((s) => s.id === l.t.id))) {
+      await change(primary, 'semi-sync source side off (no replica attached to acknowledge)', [ctx.flavor.semiSyncSource(false)]);
+    }
     // The manager's schema last: with semi-sync on, this commit waits for a replica's ack.
     const [meta] = await run(primary.c, 'SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [META_SCHEMA, 'heartbeat'], ctx.statementTimeoutMs);
     if (Number(meta?.['n']) === 0) await change(primary, `created ${META_SCHEMA}.heartbeat`, CREATE_META_SQL);
@@ -115,7 +122,7 @@ export async function bootstrap(ctx: RecoveryContext, targets: Target[], opts: B
   }
 }
 
-async function ensureSemiSync(ctx: RecoveryContext, l: Live, isPrimary: boolean, change: (l: Live, what: string, sqls: string[]) => Promise<void>): Promise<void> {
+async function ensureSemiSync(ctx: RecoveryContext, l: Live, sourceWaits: boolean, change: (l: Live, what: string, sqls: string[]) => Promise<void>): Promise<void> {
   const v = ctx.flavor.semiSyncVars;
   let rows: Array<Record<string, unknown>>;
   try {
@@ -124,14 +131,14 @@ async function ensureSemiSync(ctx: RecoveryContext, l: Live, isPrimary: boolean,
     rows = [];
   }
   const row = rows[0];
-  if (row && Number(row['s']) !== (isPrimary ? 1 : 0)) {
-    await change(l, `semi-sync source side ${isPrimary ? 'on (primary)' : 'off (replica)'}`, [ctx.flavor.semiSyncSource(isPrimary)]);
+  if (row && Number(row['s']) !== (sourceWaits ? 1 : 0)) {
+    await change(l, `semi-sync source side ${sourceWaits ? 'on (primary)' : 'off'}`, [ctx.flavor.semiSyncSource(sourceWaits)]);
   }
   const ok = row && Number(row['r']) === 1 && String(row['w']).toUpperCase() === 'AFTER_SYNC';
   if (ok) return;
   const sqls = ctx.flavor.semiSyncEnable().filter((s) => !(row && /INSTALL PLUGIN/i.test(s)));
   await change(l, 'semi-sync enabled (replica side, AFTER_SYNC)', sqls);
-  if (!row) await change(l, `semi-sync source side ${isPrimary ? 'on' : 'off'}`, [ctx.flavor.semiSyncSource(isPrimary)]);
+  if (!row) await change(l, `semi-sync source side ${sourceWaits ? 'on' : 'off'}`, [ctx.flavor.semiSyncSource(sourceWaits)]);
   // A running IO thread picks up the replica side only when it reconnects.
   if (l.st.replication && l.st.replication.ioRunning !== 'No') {
     await run(l.c, ctx.flavor.stopIoThread, [], ctx.statementTimeoutMs);
