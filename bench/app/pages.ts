@@ -1,16 +1,23 @@
 // Benchmark of one dramble-app process (the built dist/, as deployed): requests/s, latency, CPU per
 // request and RSS for an anonymous page answered from the Redis page cache, and for the same page
-// rendered from MySQL every time (page cache off). Writes bench/app/README.md.
+// rendered from MySQL every time (page cache off). Load from wrk (C, one thread), rounds alternating
+// between the two pages, medians reported. Writes bench/app/README.md (or BENCH_OUT).
 // Run: npm run bench -- app   (or: node --conditions=dramble-src --import tsx bench/app/pages.ts)
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import autocannon from 'autocannon';
+import { cpuMicros, median, medianBy, processTree, requireWrk, wrk } from '../balancer/wrk.lib.js';
 import { freePort, spawnTracked, startRedis, startReplicationCluster } from '../../test/support/index.js';
 
 const DURATION = Number(process.env['BENCH_DURATION'] ?? 10);
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 2);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
-const RUNS = Number(process.env['BENCH_RUNS'] ?? 3);
+const RUNS = Number(process.env['BENCH_ROUNDS'] ?? process.env['BENCH_RUNS'] ?? 5);
+const root = new URL('../../', import.meta.url).pathname;
+const OUT = process.env['BENCH_OUT'] || `${root}bench/app/README.md`;
+for (const [k, v, min] of [['BENCH_DURATION', DURATION, 1], ['BENCH_WARMUP', WARMUP, 0], ['BENCH_CONNECTIONS', CONNECTIONS, 1], ['BENCH_ROUNDS', RUNS, 1]] as const) {
+  if (!Number.isInteger(v) || v < min) throw new Error(`${k} must be a whole number >= ${min}, got ${v}`);
+}
 // The app runs with the memory settings its container image sets (services/app/Dockerfile):
 // BENCH_APP_NODE_OPTIONS='' and MALLOC_ARENA_MAX='' measure Node's defaults instead.
 const NODE_OPTIONS = process.env['BENCH_APP_NODE_OPTIONS'] ?? '--max-semi-space-size=1';
@@ -18,17 +25,10 @@ const ARENAS = process.env['MALLOC_ARENA_MAX'] ?? '2';
 const PATH = '/posts/the-hardware';
 const GOAL_RPS = 5000;
 const GOAL_RSS_MB = 120;
-const root = new URL('../../', import.meta.url).pathname;
 
 function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 1024) : NaN;
-}
-
-/** utime + stime of a process, in microseconds (clock ticks are 1/100 s on Linux). */
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 async function waitUp(url: string): Promise<void> {
@@ -85,16 +85,18 @@ async function run(name: string, cacheTtl: number, s: Servers): Promise<Run> {
     await waitUp(url);
     const rssStart = rssMb(pid);
     const bytes = (await (await fetch(url)).arrayBuffer()).byteLength;
-    await autocannon({ url, connections: CONNECTIONS, duration: 2 }); // warm-up (JIT, pools, cache)
+    if (WARMUP > 0) await wrk(url, WARMUP, CONNECTIONS); // warm-up (JIT, pools, cache)
     const rssWarm = rssMb(pid);
     let rssPeak = rssWarm;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssMb(pid))), 200);
-    const cpu0 = cpuMicros(pid);
-    const r = await autocannon({ url, connections: CONNECTIONS, duration: DURATION });
-    const cpu1 = cpuMicros(pid);
+    // One process (the app has no workers); the tree is read in case that ever changes.
+    const pids = processTree(pid);
+    const cpu0 = cpuMicros(pids);
+    const r = await wrk(url, DURATION, CONNECTIONS);
+    const cpu1 = cpuMicros(pids);
     clearInterval(sampler);
     rssPeak = Math.max(rssPeak, rssMb(pid));
-    return { rps: Math.round(r.requests.average), p50: r.latency.p50, p99: r.latency.p99, cpuUs: Math.round((cpu1 - cpu0) / r.requests.total), rssStart, rssWarm, rssPeak, errors: r.errors + r.timeouts + r.non2xx, bytes };
+    return { rps: Math.round(r.rps), p50: r.p50Ms, p99: r.p99Ms, cpuUs: r.requests ? (cpu1 - cpu0) / r.requests : 0, rssStart, rssWarm, rssPeak, errors: r.errors + r.non2xx, bytes };
   } finally {
     app.child.kill('SIGTERM');
     await app.exited;
@@ -113,11 +115,7 @@ async function seed(s: Servers): Promise<void> {
   }
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : Math.round((s[s.length / 2 - 1]! + s[s.length / 2]!) / 2);
-};
-
+requireWrk();
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-b', 'services/app'], { cwd: root, stdio: 'inherit' });
 const loadBefore = loadavg()[0]!;
 const [cluster, redis] = await Promise.all([startReplicationCluster({ replicas: 1 }), startRedis()]);
@@ -133,7 +131,7 @@ try {
     for (const sc of scenarios) {
       const r = await run(sc.name, sc.ttl, servers);
       sc.runs.push(r);
-      console.log(`${sc.name}, run ${i + 1}: ${r.rps} req/s, p99 ${r.p99} ms, ${r.cpuUs} µs CPU/request, RSS peak ${r.rssPeak} MB, errors ${r.errors}`);
+      console.log(`${sc.name}, round ${i + 1}: ${r.rps} req/s, p99 ${r.p99.toFixed(2)} ms, ${r.cpuUs.toFixed(1)} µs CPU/request, RSS peak ${r.rssPeak} MB, errors ${r.errors}`);
     }
   }
 } finally {
@@ -144,18 +142,19 @@ const loadAfter = loadavg()[0]!;
 const settings = `NODE_OPTIONS=${NODE_OPTIONS ? `"${NODE_OPTIONS}"` : '(none)'} MALLOC_ARENA_MAX=${ARENAS || '(glibc default)'}`;
 const production = NODE_OPTIONS === '--max-semi-space-size=1' && ARENAS === '2';
 const table = [
-  '| page | requests/s (median) | requests/s (range) | p50 ms | p99 ms | CPU µs/request | RSS at start MB | RSS after warm-up MB | RSS peak MB (max) | errors |',
+  '| page | requests/s (median) | requests/s (range) | p50 ms | p99 ms | CPU µs/request | RSS at start MB | RSS after warm-up MB | RSS peak MB (max) | errors + non-2xx |',
   '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...scenarios.map(({ name, runs }) => {
-    const m = (f: (r: Run) => number) => median(runs.map(f));
+    const m = (f: (r: Run) => number) => Math.round(median(runs.map(f)));
+    const mid = medianBy(runs, (r) => r.rps);
     const rps = runs.map((r) => r.rps);
-    return `| ${name} | ${m((r) => r.rps)} | ${Math.min(...rps)}–${Math.max(...rps)} | ${m((r) => r.p50)} | ${m((r) => r.p99)} | ${m((r) => r.cpuUs)} | ${m((r) => r.rssStart)} | ${m((r) => r.rssWarm)} | ${Math.max(...runs.map((r) => r.rssPeak))} | ${runs.reduce((a, r) => a + r.errors, 0)} |`;
+    return `| ${name} | ${mid.rps} | ${Math.min(...rps)}–${Math.max(...rps)} | ${mid.p50.toFixed(2)} | ${mid.p99.toFixed(2)} | ${median(runs.map((r) => r.cpuUs)).toFixed(1)} | ${m((r) => r.rssStart)} | ${m((r) => r.rssWarm)} | ${Math.max(...runs.map((r) => r.rssPeak))} | ${runs.reduce((a, r) => a + r.errors, 0)} |`;
   }),
 ].join('\n');
 const cached = scenarios[0]!.runs;
-const cachedRps = median(cached.map((r) => r.rps));
+const cachedRps = medianBy(cached, (r) => r.rps).rps;
 const cachedRss = Math.max(...cached.map((r) => r.rssPeak));
-console.log(`\nGET ${PATH}, ${CONNECTIONS} connections, ${DURATION} s x ${RUNS} runs, one app process, node ${process.version}, ${settings}\n\n${table}`);
+console.log(`\nGET ${PATH}, ${CONNECTIONS} connections, ${DURATION} s x ${RUNS} rounds, one app process, node ${process.version}, ${settings}\n\n${table}`);
 
 const readme = `# App benchmark: cached and uncached pages, one process
 
@@ -164,7 +163,8 @@ Written by \`bench/app/pages.ts\`; do not edit by hand.
 \`\`\`
 npm run bench -- app
 # or: node --conditions=dramble-src --import tsx bench/app/pages.ts
-# knobs: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 32), BENCH_RUNS (default 3),
+# knobs: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (default 32),
+#        BENCH_ROUNDS (default 5), BENCH_OUT (file to write instead of this README),
 #        BENCH_APP_NODE_OPTIONS (default "--max-semi-space-size=1"), MALLOC_ARENA_MAX (default 2);
 #        BENCH_APP_NODE_OPTIONS= MALLOC_ARENA_MAX= (empty) measures Node's and glibc's defaults
 \`\`\`
@@ -172,8 +172,9 @@ npm run bench -- app
 The script builds \`services/app\` (\`tsc -b\`), starts a MariaDB primary + replica and Redis from
 \`test/support\`, lets one app process apply the migrations and the starter content (not measured),
 then runs the built \`services/app/dist/main.js\` as one process per run and drives
-\`GET ${PATH}\` (a seeded post, ${cached[0]?.bytes ?? '?'} bytes of HTML) with autocannon (${CONNECTIONS}
-connections, ${DURATION} s, after a 2 s warm-up):
+\`GET ${PATH}\` (a seeded post, ${cached[0]?.bytes ?? '?'} bytes of HTML) with
+\`wrk -t1 -c${CONNECTIONS} -d${DURATION}s --latency\` (wrk from Debian: a C load generator, one thread, so the load
+tool does not take the cores a Node one would) after a ${WARMUP} s warm-up:
 
 * **cached**: \`--page-cache-ttl-seconds 300\`, every request answered from the Redis page cache
   (one Redis GET; the hit is sent before express runs, see \`services/app/src/routes/cached-hit.ts\`);
@@ -182,9 +183,11 @@ connections, ${DURATION} s, after a 2 s warm-up):
 The app process runs with the memory settings of its container image (\`services/app/Dockerfile\`:
 \`NODE_OPTIONS=--max-semi-space-size=1 MALLOC_ARENA_MAX=2\`) unless the knobs above say otherwise.
 RSS is read from \`/proc/<pid>/status\`: at start, after warm-up, and the peak during the run
-(sampled every 200 ms). CPU per request is the app process's utime + stime over the run divided by
-the requests answered: it moves less than requests/s when other work shares the machine's cores.
-The ${RUNS} runs of the two pages are interleaved; medians are shown, and the requests/s range.
+(sampled every 200 ms). CPU per request is the app process's utime + stime (\`/proc/<pid>/stat\`)
+over the measured run divided by the requests wrk completed: it moves less than requests/s when
+other work shares the machine's cores. The ${RUNS} rounds of the two pages alternate; each row shows
+its median round by requests/s (p50 and p99 are that round's), the requests/s range, and the
+medians of CPU per request and of the RSS readings (the peak is the highest of all rounds).
 
 ## Last run
 
@@ -198,7 +201,7 @@ Against the goals (cached page, one process${production ? '' : ', with the setti
 * requests/s >= ${GOAL_RPS.toLocaleString('en')}: ${cachedRps >= GOAL_RPS ? 'met' : 'not met'} (median ${cachedRps});
 * RSS <= ${GOAL_RSS_MB} MB under that load: ${cachedRss <= GOAL_RSS_MB ? 'met' : 'not met'} (peak ${cachedRss} MB).
 
-## Earlier figures (same 2-core machine, 2026-11-25, before the cache-hit fast path)
+## Earlier figures (same 2-core machine, 2026-11-25, before the cache-hit fast path; autocannon)
 
 Express handled every request (helmet's middleware chain, the session check, the router), one run:
 
@@ -211,6 +214,6 @@ Express handled every request (helmet's middleware chain, the session check, the
 
 An older, slower machine gave 3,073 (cached) and 947 (uncached) requests/s with Node defaults.
 `;
-writeFileSync(`${root}bench/app/README.md`, readme);
-console.log('\nwrote bench/app/README.md');
+writeFileSync(OUT, readme);
+console.log(`\nwrote ${OUT}`);
 process.exit(0);

@@ -1,18 +1,23 @@
 // Proxy benchmark (npm run bench -- balancer): the same two backends serving a 2 KB page, measured
-// in one run through this balancer (proxied and cache hits), http-proxy 1.18 and nginx (one
-// worker, upstream keepalive) when /usr/sbin/nginx exists. autocannon, 50 connections.
-// Writes bench/balancer/README.md.
+// in one run through this balancer (proxied and cache hits), http-proxy 1.18, a bare undici
+// forwarder and nginx (one worker, upstream keepalive; proxied and proxy_cache hits) when
+// /usr/sbin/nginx exists. Load from wrk (C, one thread, 50 connections); rounds alternate between
+// the proxies and each row reports its median round, with the CPU time its processes spent per
+// request. Writes bench/balancer/README.md (or BENCH_OUT).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
+import { cpuMicros, median, medianBy, processTree, requireWrk, wrk } from './wrk.lib.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const here = new URL('./', import.meta.url).pathname;
-const DURATION = Number(process.env['BENCH_SECONDS'] ?? 10);
+const DURATION = Number(process.env['BENCH_DURATION'] ?? process.env['BENCH_SECONDS'] ?? 10);
+const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 2);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);
+const OUT = process.env['BENCH_OUT'] || join(here, 'README.md');
 const CONNECTIONS = 50;
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const NGINX = '/usr/sbin/nginx';
 // The memory settings services/balancer/Dockerfile sets; the balancer rows run with them unless a
 // row says "Node defaults".
@@ -20,7 +25,11 @@ const IMAGE_ENV = { NODE_OPTIONS: '--max-semi-space-size=2 --max-old-space-size=
 const imageLine = readFileSync(new URL('../../services/balancer/Dockerfile', import.meta.url), 'utf8').match(/^ENV NODE_OPTIONS=.*$/m)?.[0] ?? '';
 const imageSettings = Object.entries(IMAGE_ENV).map(([k, v]) => (k === 'NODE_OPTIONS' ? `${k}="${v}"` : `${k}=${v}`));
 if (!imageSettings.every((kv) => imageLine.includes(kv))) throw new Error(`bench/balancer/proxy.ts IMAGE_ENV no longer matches services/balancer/Dockerfile (${imageLine})`);
+for (const [k, v] of [['BENCH_DURATION', DURATION], ['BENCH_WARMUP', WARMUP], ['BENCH_ROUNDS', ROUNDS]] as const) {
+  if (!Number.isInteger(v) || v < (k === 'BENCH_WARMUP' ? 0 : 1)) throw new Error(`${k} must be a whole number (${k === 'BENCH_WARMUP' ? '>= 0' : '>= 1'}), got ${v}`);
+}
 const children: ChildProcess[] = [];
+const tempDirs: string[] = [];
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -64,8 +73,7 @@ async function waitHttp(url: string): Promise<void> {
   }
 }
 
-function rssMb(pid: number | undefined): number {
-  if (!pid) return 0;
+function rssMb(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : 0;
@@ -74,34 +82,38 @@ function rssMb(pid: number | undefined): number {
   }
 }
 
-interface Result {
-  name: string;
+/** One measured round of one proxy. */
+interface Round {
   rps: number;
   p50: number;
   p99: number;
+  /** utime + stime of the proxy's processes during the round, per request answered. */
+  cpuUs: number;
+  rssMb: number;
+  /** Socket errors and timeouts (wrk's 2 s default) plus responses >= 400. */
   errors: number;
   non2xx: number;
-  rssMb?: number;
 }
 
-async function autocannon(url: string, seconds: number, pid?: number): Promise<Omit<Result, 'name'>> {
-  let maxRss = 0;
-  const sampler = setInterval(() => (maxRss = Math.max(maxRss, rssMb(pid))), 250);
-  const child = spawn(join(root, 'node_modules/.bin/autocannon'), ['-c', String(CONNECTIONS), '-d', String(seconds), '--json', url], { stdio: ['ignore', 'pipe', 'ignore'] });
-  children.push(child);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  await new Promise((r) => child.once('exit', r));
-  clearInterval(sampler);
-  const j = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
-  return { rps: j.requests.average, p50: j.latency.p50, p99: j.latency.p99, errors: j.errors, non2xx: j.non2xx, ...(pid ? { rssMb: maxRss } : {}) };
+/** A proxy's row: its median round (by requests/s), the median CPU per request, the peak RSS. */
+interface Result extends Round {
+  name: string;
+  rpsMin: number;
+  rpsMax: number;
 }
 
-async function measure(name: string, url: string, pid?: number): Promise<Result> {
+async function measure(name: string, url: string, pid: number): Promise<Round> {
   await waitHttp(url);
-  await autocannon(url, 2); // warm-up: JIT, pools, cache fill
-  const r = { name, ...(await autocannon(url, DURATION, pid)) };
-  console.log(`${name.padEnd(44)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms${r.rssMb ? `  RSS ${r.rssMb.toFixed(0)} MB` : ''}${r.errors + r.non2xx ? `  errors ${r.errors} non-2xx ${r.non2xx}` : ''}`);
+  if (WARMUP > 0) await wrk(url, WARMUP, CONNECTIONS); // JIT, pools, cache fill
+  const pids = processTree(pid);
+  let maxRss = 0;
+  const sampler = setInterval(() => (maxRss = Math.max(maxRss, pids.reduce((a, p) => a + rssMb(p), 0))), 250);
+  const cpu0 = cpuMicros(pids);
+  const w = await wrk(url, DURATION, CONNECTIONS);
+  const cpu1 = cpuMicros(pids);
+  clearInterval(sampler);
+  const r: Round = { rps: w.rps, p50: w.p50Ms, p99: w.p99Ms, cpuUs: w.requests ? (cpu1 - cpu0) / w.requests : 0, rssMb: maxRss, errors: w.errors + w.non2xx, non2xx: w.non2xx };
+  console.log(`${name.padEnd(56)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${r.cpuUs.toFixed(1)} µs CPU/req  RSS ${r.rssMb.toFixed(0)} MB${r.errors ? `  errors ${r.errors} (non-2xx ${r.non2xx})` : ''}`);
   return r;
 }
 
@@ -114,8 +126,25 @@ async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode === null) child.kill('SIGKILL');
 }
 
+/** nginx with one worker in daemon-off mode (a master and its worker: both are counted for CPU). */
+async function startNginx(backends: string[], location: string, httpExtra = ''): Promise<{ port: number; pid: number }> {
+  const port = await freePort();
+  const prefix = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
+  tempDirs.push(prefix);
+  // Started as root, nginx's worker runs as nobody and must reach the cache directory inside.
+  chmodSync(prefix, 0o755);
+  mkdirSync(join(prefix, 'logs'), { recursive: true });
+  const conf = join(prefix, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fcgi; uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;\n${httpExtra.replaceAll('PREFIX', prefix)}  upstream app { ${backends.map((b) => `server ${b.slice(7)};`).join(' ')} keepalive 64; }\n  server {\n    listen 127.0.0.1:${port};\n    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;${location} }\n  }\n}\n`,
+  );
+  const nginx = await start(NGINX, ['-p', prefix, '-c', conf, '-g', 'daemon off;']);
+  return { port, pid: nginx.pid! };
+}
+
 async function main(): Promise<void> {
-  const results: Result[] = [];
+  requireWrk();
   const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'services/balancer'], { cwd: root, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('build of services/balancer failed');
   const b1 = await freePort();
@@ -124,21 +153,16 @@ async function main(): Promise<void> {
   await start(process.execPath, [join(here, '_backend.mjs'), String(b2)], 'ready');
   const backends = [`http://127.0.0.1:${b1}`, `http://127.0.0.1:${b2}`];
 
-  // Start every proxy first, then measure them in interleaved rounds and keep each one's best
-  // round, so a burst of load from elsewhere on the machine does not decide the comparison.
-  const targets: Array<{ name: string; url: string; pid: number | undefined }> = [];
+  // Start every proxy first, then measure them in alternating rounds and keep each one's median
+  // round, so a burst of load from elsewhere on the machine neither decides nor flatters a row.
+  const targets: Array<{ name: string; url: string; pid: number }> = [];
   let nginxNote = '';
   if (existsSync(NGINX)) {
-    const port = await freePort();
-    const prefix = mkdtempSync(join(tmpdir(), 'bench-nginx-'));
-    mkdirSync(join(prefix, 'logs'), { recursive: true });
-    const conf = join(prefix, 'nginx.conf');
-    writeFileSync(
-      conf,
-      `worker_processes 1;\npid ${prefix}/nginx.pid;\nerror_log ${prefix}/logs/error.log warn;\nevents { worker_connections 4096; }\nhttp {\n  access_log off;\n  client_body_temp_path ${prefix}/body; proxy_temp_path ${prefix}/proxy; fastcgi_temp_path ${prefix}/fcgi; uwsgi_temp_path ${prefix}/uwsgi; scgi_temp_path ${prefix}/scgi;\n  upstream app { ${backends.map((b) => `server ${b.slice(7)};`).join(' ')} keepalive 64; }\n  server {\n    listen 127.0.0.1:${port};\n    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }\n  }\n}\n`,
-    );
-    const nginx = await start(NGINX, ['-p', prefix, '-c', conf, '-g', 'daemon off;']);
-    targets.push({ name: 'nginx (1 worker, upstream keepalive)', url: `http://127.0.0.1:${port}/`, pid: nginx.pid });
+    const proxied = await startNginx(backends, '');
+    targets.push({ name: 'nginx (1 worker, upstream keepalive)', url: `http://127.0.0.1:${proxied.port}/`, pid: proxied.pid });
+    // The backend marks /cached "public, s-maxage=300", which nginx honours like the balancer does.
+    const cached = await startNginx(backends, ' proxy_cache pages;', '  proxy_cache_path PREFIX/cache levels=1:2 keys_zone=pages:1m max_size=16m inactive=10m use_temp_path=off;\n');
+    targets.push({ name: 'nginx proxy_cache hits (1 worker)', url: `http://127.0.0.1:${cached.port}/cached`, pid: cached.pid });
   } else {
     nginxNote = `nginx was not found at ${NGINX}; install it (apt-get install nginx-light) to compare.`;
     console.log(nginxNote);
@@ -146,16 +170,16 @@ async function main(): Promise<void> {
   {
     const port = await freePort();
     const hp = await start(process.execPath, [join(here, '_http-proxy.mjs'), String(port), ...backends], 'ready');
-    targets.push({ name: 'http-proxy 1.18 (round robin, keep-alive)', url: `http://127.0.0.1:${port}/`, pid: hp.pid });
+    targets.push({ name: 'http-proxy 1.18 (round robin, keep-alive)', url: `http://127.0.0.1:${port}/`, pid: hp.pid! });
   }
   {
     const port = await freePort();
     const fw = await start(process.execPath, [join(here, '_undici-forwarder.mjs'), String(port), ...backends], 'ready');
-    targets.push({ name: 'bare undici forwarder (reference floor, no features)', url: `http://127.0.0.1:${port}/`, pid: fw.pid });
+    targets.push({ name: 'bare undici forwarder (reference floor, no features)', url: `http://127.0.0.1:${port}/`, pid: fw.pid! });
   }
 
   const balancerArgs = (port: number, admin: number, extra: string[]): string[] => [
-    // The compiled build, as it runs in production (built above).
+    // The compiled build, as it runs in production (built above), one process (the default).
     'services/balancer/dist/main.js',
     '--listen',
     `127.0.0.1:${port}`,
@@ -179,53 +203,80 @@ async function main(): Promise<void> {
     const child = await start(process.execPath, balancerArgs(port, admin, [...extra]), undefined, env);
     // Access log lines go to stdout; drain them so the pipe never blocks the balancer.
     child.stdout?.resume();
-    targets.push({ name, url: `http://127.0.0.1:${port}${path}`, pid: child.pid });
+    targets.push({ name, url: `http://127.0.0.1:${port}${path}`, pid: child.pid! });
   }
 
-  const best = new Map<string, Result>();
+  const rounds = new Map<string, Round[]>(targets.map((t) => [t.name, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round}/${ROUNDS}`);
-    for (const t of targets) {
-      const r = await measure(t.name, t.url, t.pid);
-      const prev = best.get(t.name);
-      if (!prev || r.rps > prev.rps) best.set(t.name, { ...r, rssMb: Math.max(r.rssMb ?? 0, prev?.rssMb ?? 0) });
-      else prev.rssMb = Math.max(r.rssMb ?? 0, prev.rssMb ?? 0);
-    }
+    for (const t of targets) rounds.get(t.name)!.push(await measure(t.name, t.url, t.pid));
   }
-  results.push(...targets.map((t) => best.get(t.name)!));
-  for (const c of children) await stop(c);
+  const results = targets.map((t): Result => {
+    const rs = rounds.get(t.name)!;
+    const mid = medianBy(rs, (r) => r.rps);
+    return {
+      name: t.name,
+      ...mid,
+      cpuUs: median(rs.map((r) => r.cpuUs)),
+      rssMb: Math.max(...rs.map((r) => r.rssMb)),
+      errors: rs.reduce((a, r) => a + r.errors, 0),
+      non2xx: rs.reduce((a, r) => a + r.non2xx, 0),
+      rpsMin: Math.min(...rs.map((r) => r.rps)),
+      rpsMax: Math.max(...rs.map((r) => r.rps)),
+    };
+  });
+  await stopAll();
   writeReadme(results, nginxNote);
 }
 
 function writeReadme(results: Result[], nginxNote: string): void {
-  const nginx = results.find((r) => r.name.startsWith('nginx'));
+  const nginx = results.find((r) => r.name.startsWith('nginx ('));
   const floor = results.find((r) => r.name.startsWith('bare undici'));
   const ours = results.find((r) => r.name === 'dramble balancer, proxied (no access log)');
   const floorRatio = floor && ours ? `${((100 * ours.rps) / floor.rps).toFixed(0)} %` : 'n/a';
   const rel = (r: Result): string => (nginx ? `${(r.rps / nginx.rps).toFixed(2)}x` : 'n/a');
-  const rows = results.map((r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${rel(r)} | ${r.p50} | ${r.p99} | ${r.rssMb ? r.rssMb.toFixed(0) : '-'} | ${r.errors + r.non2xx} |`);
+  const rows = results.map(
+    (r) => `| ${r.name} | ${r.rps.toFixed(0)} | ${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)} | ${rel(r)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.cpuUs.toFixed(1)} | ${r.rssMb.toFixed(0)} | ${r.errors} |`,
+  );
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
   const text = `# Balancer benchmark
 
 Measured by \`npm run bench -- balancer\` (\`bench/balancer/proxy.ts\`) on ${new Date().toISOString().slice(0, 10)}, one machine
-(${readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU'}, ${(readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm) ?? []).length} cores, Node ${process.version}),
-same run, the same two backends (Node, 2 KB HTML page), autocannon ${CONNECTIONS} connections, ${DURATION} s after a 2 s warm-up,\n${ROUNDS} interleaved rounds, best round per proxy (load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}).
+(${cpuinfo.match(/model name\s*:\s*(.*)/)?.[1] ?? 'unknown CPU'}, ${(cpuinfo.match(/^processor/gm) ?? []).length} cores, Node ${process.version}), all rows in the same run, against the same
+two backends (Node, 2 KB HTML page). Load: \`wrk -t1 -c${CONNECTIONS} -d${DURATION}s --latency\` (wrk from Debian, C, one
+thread) after a ${WARMUP} s warm-up per round; ${ROUNDS} rounds alternating between the proxies, and each row
+shows its median round by requests/s (its p50 and p99 are that round's) with the range over the
+rounds (load average at the end: ${loadavg().map((x) => x.toFixed(1)).join(' ')}).
 The load tool, the proxy and both backends share the machine, so absolute numbers are low; compare rows.
-RSS is the proxy's peak resident memory during the measured run (not the warm-up). Access logs are off in nginx and in the rows that say so.
+
+CPU µs/request is the proxy's own CPU time (utime + stime from \`/proc/<pid>/stat\`, summed over the
+process and its children, so nginx's master and worker count) during the measured run divided by
+the requests wrk completed, the median over the rounds. It moves far less than requests/s when
+something else takes the cores for a while, so it is the figure to compare between runs.
+RSS is the peak resident memory of those processes during the measured runs (not the warm-ups),
+sampled every 250 ms; for nginx it adds master and worker. Access logs are off in nginx and in the
+rows that say so. The nginx proxy_cache row caches \`/cached\`, which the backends mark
+\`public, s-maxage=300\`, as the balancer's cache-hits row does.
 ${nginxNote ? `\n${nginxNote}\n` : ''}
-| proxy | requests/s | vs nginx | p50 ms | p99 ms | RSS MB | errors |
-| --- | --- | --- | --- | --- | --- | --- |
+| proxy | requests/s (median) | requests/s (range) | vs nginx | p50 ms | p99 ms | CPU µs/request | RSS MB (peak) | errors + non-2xx |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${rows.join('\n')}
 
 Goals (issue 3): proxied >= 0.7x nginx requests/s; cache hits >= 1.0x nginx proxying; p99 <= 2x nginx; RSS <= 80 MB.
 
 The balancer rows run with the image's memory settings (${IMAGE_ENV.NODE_OPTIONS} MALLOC_ARENA_MAX=${IMAGE_ENV.MALLOC_ARENA_MAX} MALLOC_TRIM_THRESHOLD_=${IMAGE_ENV.MALLOC_TRIM_THRESHOLD_} MALLOC_MMAP_THRESHOLD_=${IMAGE_ENV.MALLOC_MMAP_THRESHOLD_},
-as in services/balancer/Dockerfile) unless the row says Node defaults. The bare undici forwarder is a
-reference floor, not a balancer: round robin and header copying only (\`_undici-forwarder.mjs\`).
+as in services/balancer/Dockerfile) unless the row says Node defaults, as one process (the default
+\`--workers 1\`). The bare undici forwarder is a reference floor, not a balancer: round robin and
+header copying only (\`_undici-forwarder.mjs\`).
 
 In this run the balancer (image settings, no access log) answered ${floorRatio} of the bare forwarder's
 requests/s, while doing health, retries, the cache lookup, limits, metrics and the header rules.
 
-Notes from profiling on this machine (2026-11-25; not re-measured by every run):
+Run it with \`npm run bench -- balancer\`; knobs: BENCH_DURATION (s per measured run, default 10),
+BENCH_WARMUP (s, default 2), BENCH_ROUNDS (default 5), BENCH_OUT (file to write instead of this README).
+
+Notes from profiling on this machine (2026-11-25, measured with autocannon, a Node load tool, and
+best rounds, before this bench moved to wrk and medians; not re-measured by every run):
 - What a proxied request costs is now mostly Node's HTTP server, undici's client and two socket
   writes; on this VM a loopback write costs 8-10 us of the 40-50 us of CPU a proxied request takes.
   Steps that got here from 0.30x: undici's dispatch() with a plain handler instead of request() (no
@@ -266,12 +317,17 @@ Notes from profiling on this machine (2026-11-25; not re-measured by every run):
   same in those runs; glibc's main heap was 27 MB instead of 5. With the threshold, six runs each
   peaked at 77 MB, at the same requests/s.
 `;
-  writeFileSync(join(here, 'README.md'), text);
-  console.log(`\nwrote bench/balancer/README.md`);
+  writeFileSync(OUT, text);
+  console.log(`\nwrote ${OUT}`);
+}
+
+async function stopAll(): Promise<void> {
+  for (const c of children) await stop(c);
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
 }
 
 main().catch(async (err: unknown) => {
   console.error(err);
-  for (const c of children) await stop(c);
+  await stopAll();
   process.exit(1);
 });
