@@ -190,6 +190,13 @@ async function main(): Promise<void> {
     '--health-interval-ms',
     '0',
     ...backends.flatMap((b) => ['--backend', b]),
+    // wrk is one client with 50 connections: above the per-client defaults (64 connections, 32 in
+    // flight) it would be refused with 429 like an abusive visitor. The caps are still checked on
+    // every request; only their limits are raised.
+    '--max-in-flight-per-client',
+    '1000',
+    '--max-connections-per-client',
+    '1000',
     ...extra,
   ];
   for (const [name, path, extra, env] of [
