@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
-import { readlinkSync } from 'node:fs';
+import { readlinkSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { freePort, spawnTracked, startMariaDB, startRedis, startReplicationCluster, REPLICATION_PASSWORD, REPLICATION_USER, type MariaDBInstance, type RedisInstance, type ReplicationCluster, type Spawned } from '../support/index.js';
@@ -14,6 +14,8 @@ import { QEMU, SYSROOT, arm64Node, compiledService, emulatedArch, imageEnv, imag
 
 const skip = QEMU ? false : 'SKIPPED: qemu-aarch64 is not installed (apt-get install qemu-user libc6-arm64-cross libstdc++6-arm64-cross); the linux/arm64 services test needs it';
 if (skip) console.error(skip);
+// DRAMBLE_ARM64_NATIVE=1 runs the same scenario on the host's node, for bench/README.md's comparison.
+const NATIVE = process.env['DRAMBLE_ARM64_NATIVE'] === '1';
 
 interface Emulated {
   spawned: Spawned;
@@ -23,12 +25,31 @@ interface Emulated {
 describe('the services under emulated linux/arm64 Node', { skip, timeout: 300_000, concurrency: false }, () => {
   let node: string;
   const running: Emulated[] = [];
-  const rss: Array<[Service, number]> = [];
+  const memory: string[] = [];
+  const compiled: string[] = [];
+
+  /**
+   * Records the emulator's RSS and the guest V8 heap (from the service's own /metrics) and checks
+   * that the image's --max-semi-space-size holds on arm64: V8 commits at most two semi-spaces
+   * (plus a page) for the young generation, the 30-90 MB the Dockerfiles' comments warn about.
+   */
+  async function recordMemory(service: Service, pid: number, adminUrl: string): Promise<void> {
+    const text = await (await fetch(`${adminUrl}/metrics`)).text();
+    const metric = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN) / 1048576;
+    const heap = metric(/^dramble_nodejs_heap_size_total_bytes(?:\{[^}]*\})? (\S+)/m);
+    const young = metric(/^dramble_nodejs_heap_space_size_total_bytes\{space="new"[^}]*\} (\S+)/m);
+    const semi = Number(/--max-semi-space-size=(\d+)/.exec(imageEnv(service)['NODE_OPTIONS'] ?? '')?.[1]);
+    assert.ok(semi > 0, `the ${service} image sets --max-semi-space-size`);
+    assert.ok(young <= 2 * semi + 1, `${service}: young generation ${young.toFixed(1)} MB within 2 x ${semi} MB semi-spaces`);
+    memory.push(`${service} RSS ${rssMB(pid)} MB (V8 heap ${heap.toFixed(1)} MB, young generation ${young.toFixed(1)} MB)`);
+  }
 
   /** Secrets go in `secrets` (the environment), never in argv. */
   async function emulate(service: Service, args: string[], secrets: Record<string, string> = {}): Promise<Emulated> {
     const entry = await compiledService(service);
-    const spawned = spawnTracked(QEMU!, ['-L', SYSROOT, node, entry, ...args], {
+    compiled.push(entry);
+    const [command, prefix] = NATIVE ? [process.execPath, []] : [QEMU!, ['-L', SYSROOT, node]];
+    const spawned = spawnTracked(command, [...prefix, entry, ...args], {
       env: { PATH: process.env['PATH'], ...imageEnv(service), ...secrets },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -49,18 +70,20 @@ describe('the services under emulated linux/arm64 Node', { skip, timeout: 300_00
       throw new Error(`${err.message}\n--- output ---\n${e.output().slice(-3000)}`);
     });
     // The process is the emulator running the arm64 binary, not the host's node.
-    assert.match(readlinkSync(`/proc/${e.spawned.child.pid}/exe`), /qemu-aarch64/);
+    if (!NATIVE) assert.match(readlinkSync(`/proc/${e.spawned.child.pid}/exe`), /qemu-aarch64/);
   }
   const port = async () => freePort();
 
   before(() => {
+    if (NATIVE) return;
     node = arm64Node();
     assert.equal(emulatedArch(node), `arm64 v${imageNodeVersion()}`);
   });
   after(async () => {
     for (const e of running) e.spawned.child.kill('SIGKILL');
     await Promise.all(running.map((e) => e.spawned.exited));
-    if (rss.length > 0) console.error(`RSS under qemu-aarch64 (not a Pi figure): ${rss.map(([s, mb]) => `${s} ${mb} MB`).join(', ')}`);
+    for (const f of compiled) rmSync(f, { force: true });
+    if (memory.length > 0) console.error(`${NATIVE ? 'native x86-64' : 'under qemu-aarch64 (not a Pi figure)'}: ${memory.join('; ')}`);
   });
 
   describe('the balancer proxies to a backend', () => {
@@ -85,7 +108,7 @@ describe('the services under emulated linux/arm64 Node', { skip, timeout: 300_00
       }
       const backends = (await (await fetch(`http://127.0.0.1:${admin}/api/backends`)).json()) as unknown;
       assert.match(JSON.stringify(backends), /pi-1/);
-      rss.push(['balancer', rssMB(lb.spawned.child.pid!)]);
+      await recordMemory('balancer', lb.spawned.child.pid!, `http://127.0.0.1:${admin}`);
     });
   });
 
@@ -123,7 +146,7 @@ describe('the services under emulated linux/arm64 Node', { skip, timeout: 300_00
       } finally {
         client.disconnect();
       }
-      rss.push(['app', rssMB(app.spawned.child.pid!)]);
+      await recordMemory('app', app.spawned.child.pid!, `http://127.0.0.1:${admin}`);
     });
   });
 
@@ -158,7 +181,7 @@ describe('the services under emulated linux/arm64 Node', { skip, timeout: 300_00
       } finally {
         client.disconnect();
       }
-      rss.push(['db-manager', rssMB(dbm.spawned.child.pid!)]);
+      await recordMemory('db-manager', dbm.spawned.child.pid!, `http://127.0.0.1:${admin}`);
     });
   });
 });
