@@ -155,6 +155,20 @@ describe('a fresh clone: npm ci, npm start and every suggested command work with
     assert.ok(before && after && after !== before, `the primary moved from ${before} to ${after}`);
   });
 
+  it('`dramble kill primary` fails over; `dramble restart` brings the old primary back', async () => {
+    const before = primaryName(await status());
+    assert.ok(before, 'a primary before the drill');
+    await dramble('kill', 'primary');
+    const after = await until('a new primary after the kill', 30_000, async () => {
+      const s = await status();
+      const p = primaryName(s);
+      return health(s, before) === 'down' && p && p !== before ? p : undefined;
+    }, 500);
+    assert.notEqual(after, before);
+    await dramble('restart', before);
+    await until(`${before} to be ready again`, 60_000, async () => health(await status(), before) === 'ready', 500);
+  });
+
   it('`dramble down` stops the cluster and `npm start` exits', async () => {
     await dramble('down');
     await Promise.race([up?.exited, new Promise((r) => setTimeout(r, 30_000))]);
