@@ -1,7 +1,7 @@
 // linux/arm64, run for real: the three services under the arm64 Node build the images use,
 // emulated by qemu-user, against real MariaDB and Redis, with each image's heap settings
 // (NODE_OPTIONS, MALLOC_*). Emulation is slow (a start takes 10-40 s), hence the long timeouts;
-// the file takes about 2 minutes. Skips, loudly, when qemu-aarch64 is not installed.
+// the file takes 1-3 minutes (90 s quiet, 190 s at load average 15). Skips, loudly, when qemu-aarch64 is not installed.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
