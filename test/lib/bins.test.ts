@@ -1,4 +1,4 @@
-// Each service's bin entry runs the compiled service (npm test builds first, as `pretest`).
+// Each bin entry runs its workspace: from dist/ after `npm run build`, from the sources through tsx without one.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ const bins = [
   ['cli/bin/dramble.js', /^dramble — the whole Dramble cluster/],
 ] as const;
 
-describe('bin entries after npm run build', () => {
+describe('bin entries, built or not', () => {
   for (const [bin, header] of bins) {
     it(`${bin} --help prints its settings and exits 0`, () => {
       const r = spawnSync(process.execPath, [bin, '--help'], { cwd: root, encoding: 'utf8', timeout: 30_000 });

@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-// Runs the compiled service; `npm run build` produces dist/.
-import '../dist/main.js';
+// Runs dist/main.js when built, else src/main.ts through tsx: works right after `npm install`.
+import { launch } from '../../../lib/bin/launch.js';
+
+await launch(import.meta.url);
