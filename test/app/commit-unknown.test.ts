@@ -1,13 +1,14 @@
 // A write whose COMMIT goes unanswered: with semi-sync on and the only replica hung (SIGSTOP), the
 // primary holds the COMMIT waiting for an acknowledgement. The app must answer 503 within its write
 // timeout and must not repeat the write; the client's retry under the same Idempotency-Key then gets
-// the first write's response once it has committed, and there is one row, not two.
+// the first write's response once it has committed, and there is one row, not two. The answer says
+// the write may have been saved (API and editor alike), and the writes-refused metric counts it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
 import type { AppHandle } from '@dramble/app';
 import { startRedis, startReplicationCluster } from '../support/index.js';
-import { apiToken, eventually, startTestApp, type Stack } from './helpers.js';
+import { apiToken, csrfFrom, eventually, login, metricValue, startTestApp, type Stack } from './helpers.js';
 
 const WRITE_TIMEOUT_MS = 3000;
 const MARGIN_MS = 2000;
@@ -36,16 +37,21 @@ describe('a write whose COMMIT is not answered', () => {
     await stack?.destroy();
   });
 
-  it('answers 503 in time, does not repeat the write, and the retry with the same key replays the write it made', async () => {
+  /**
+   * Holds the app's INSERT of `slug` on a duplicate-key lock, so the replica can be stopped after
+   * anything the request wrote before (an Idempotency-Key claim) and before the write's COMMIT:
+   * the COMMIT is then what waits. Returns the request's answer and how long it took after the release.
+   */
+  const withUnansweredCommit = async <T>(slug: string, send: () => Promise<T>): Promise<{ res: T; took: number }> => {
     const replica = stack.cluster.replicas[0]!;
-    const key = 'commit-unknown-1';
-    const body = { title: 'Unknown outcome', slug: 'unknown-outcome' };
-    // Hold the app's INSERT on a duplicate-key lock so the replica can be stopped after the key's
-    // claim committed and before the write's COMMIT: the COMMIT is then what waits.
+    await eventually(async () => {
+      const rows = await stack.cluster.primary.query<Array<{ Value: string }>>("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'");
+      return rows[0]?.Value === '1';
+    }, 'the replica to acknowledge commits');
     const locker = await stack.cluster.primary.connect('unknown');
     await locker.query('START TRANSACTION');
-    await locker.query("INSERT INTO content (kind, slug, title, body_md, body_html) VALUES ('post', 'unknown-outcome', 'x', '', '')");
-    const first = request(app.server).post('/api/v1/posts').set(auth()).set('Idempotency-Key', key).send(body).then((r) => r);
+    await locker.query("INSERT INTO content (kind, slug, title, body_md, body_html) VALUES ('post', ?, 'x', '', '')", [slug]);
+    const first = send();
     await eventually(async () => {
       const rows = await stack.cluster.primary.query<Array<{ n: number }>>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
       return Number(rows[0]?.n) > 0;
@@ -56,13 +62,28 @@ describe('a write whose COMMIT is not answered', () => {
       await locker.query('ROLLBACK');
       await locker.end();
       const res = await first;
-      const took = Date.now() - released;
-      assert.equal(res.status, 503, res.text);
-      assert.ok(Number(res.headers['retry-after']) > 0);
-      assert.ok(took < WRITE_TIMEOUT_MS + MARGIN_MS, `answered in ${took} ms`);
+      return { res, took: Date.now() - released };
     } finally {
       process.kill(replica.pid, 'SIGCONT');
     }
+  };
+
+  it('answers 503 in time, does not repeat the write, and the retry with the same key replays the write it made', async () => {
+    const key = 'commit-unknown-1';
+    const body = { title: 'Unknown outcome', slug: 'unknown-outcome' };
+    const counted = await metricValue(app, 'dramble_app_writes_refused_total', { reason: 'outcome-unknown' });
+    const { res, took } = await withUnansweredCommit('unknown-outcome', () =>
+      request(app.server).post('/api/v1/posts').set(auth()).set('Idempotency-Key', key).send(body).then((r) => r),
+    );
+    assert.equal(res.status, 503, res.text);
+    assert.ok(Number(res.headers['retry-after']) > 0);
+    assert.ok(took < WRITE_TIMEOUT_MS + MARGIN_MS, `answered in ${took} ms`);
+    // Not "failing over, cannot be saved": the client must not treat it as refused and send it anew.
+    assert.equal(res.body.error, 'outcome unknown');
+    assert.match(res.body.message, /outcome is unknown/);
+    assert.match(res.body.message, /retry with the same Idempotency-Key/);
+    assert.doesNotMatch(res.body.message, /cannot be saved|failing over/);
+    assert.equal(await metricValue(app, 'dramble_app_writes_refused_total', { reason: 'outcome-unknown' }), counted + 1);
     // The commit lands once the replica acknowledges it; the retry then replays the first write.
     const retry = (await eventually(async () => {
       const r = await request(app.server).post('/api/v1/posts').set(auth()).set('Idempotency-Key', key).send(body);
@@ -74,5 +95,26 @@ describe('a write whose COMMIT is not answered', () => {
     const rows = await stack.cluster.primary.query<Array<{ id: number }>>("SELECT id FROM unknown.content WHERE slug = 'unknown-outcome'");
     assert.equal(rows.length, 1);
     assert.equal(rows[0]!.id, retry.body.id);
+  });
+
+  it('tells the editor the change may have been saved, keeps the text, and the post is there once the commit lands', async () => {
+    const agent = request.agent(app.server);
+    const csrf = await login(agent);
+    const form = { _csrf: csrf, kind: 'post', title: 'Maybe saved', slug: 'maybe-saved', summary: '', body: 'Typed with care.', tags: '', action: 'save' };
+    const { res } = await withUnansweredCommit('maybe-saved', () => agent.post('/editor/new').type('form').send(form).then((r) => r));
+    assert.equal(res.status, 503, res.text.slice(0, 500));
+    assert.ok(Number(res.headers['retry-after']) > 0);
+    const alert = /id="save-alert">([^<]*)</.exec(res.text)?.[1] ?? '';
+    assert.match(alert, /may have been saved/);
+    assert.match(alert, /Check the editor list or the page before submitting again/);
+    assert.doesNotMatch(alert, /Nothing was saved|failing over/);
+    // The form comes back with what was typed, so nothing is lost either way.
+    assert.match(res.text, /value="Maybe saved"/);
+    assert.match(res.text, /Typed with care\./);
+    csrfFrom(res.text);
+    // Checking, as the page asks: the post appears once the replica acknowledges the commit, once.
+    await eventually(async () => /Maybe saved/.test((await agent.get('/editor')).text), 'the post to show in the editor list');
+    const rows = await stack.cluster.primary.query<Array<{ id: number }>>("SELECT id FROM unknown.content WHERE slug = 'maybe-saved'");
+    assert.equal(rows.length, 1);
   });
 });

@@ -93,6 +93,9 @@ describe('degraded modes', () => {
     };
 
     it('stays readable with a banner, and refuses writes with 503 and Retry-After', async () => {
+      const editor = request.agent(app.server);
+      await login(editor);
+      const noPrimary = await metricValue(app, 'dramble_app_writes_refused_total', { reason: 'no-primary' });
       await stack.cluster.sync();
       await stack.cluster.primary.kill();
       await eventually(async () => /database is failing over/.test((await request(app.server).get('/posts/the-hardware')).text), 'the read-only banner');
@@ -102,6 +105,11 @@ describe('degraded modes', () => {
       const write = await request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'During failover', slug: 'during-failover' }).expect(503);
       assert.equal(write.headers['retry-after'], '5');
       assert.equal(write.body.error, 'read-only');
+      assert.match(write.body.message, /failing over/);
+      assert.ok((await metricValue(app, 'dramble_app_writes_refused_total', { reason: 'no-primary' })) > noPrimary, 'the refusal is counted as no-primary');
+      // The editor says so before anyone types into a form that cannot be saved.
+      const form = await editor.get('/editor/new').expect(200);
+      assert.match(form.text, /class="banner"[^]*database is failing over/);
       const ready = await readyChecks();
       assert.equal(ready.checks['mysql-primary']?.ok, false);
     });

@@ -2,6 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { delayAfter } from '../../services/app/src/auth/login-limiter.js';
+import { writeRefusalReason } from '../../services/app/src/db/write-refusal.js';
+import { DatabaseUnavailableError, PrimaryUnavailableError, TopologyUnknownError, WriteOutcomeUnknownError } from '../../services/app/src/db/errors.js';
 import { affectedTags, cacheableRoute, computeSecurityHeaders, declaredHosts, hostVerdict, html, parseAuthority, notModified, pageKey, parseTopology, raw, renderMarkdown, shouldApply, hashPassword, verifyPassword } from '@dramble/app';
 
 describe('html`` escapes every interpolation unless it is marked safe', () => {
@@ -149,5 +151,20 @@ describe('the migrations the build carries', () => {
     const dir = new URL('../../services/app/src/db/migrations/', import.meta.url);
     const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
     assert.deepEqual(EMBEDDED_MIGRATIONS, files.map((file) => ({ file, sql: readFileSync(new URL(file, dir), 'utf8') })));
+  });
+});
+
+describe('a refused write is counted under the reason that stopped it', () => {
+  const mysqlError = (code: string): Error => Object.assign(new Error(code), { code });
+  it('tells an unanswered COMMIT, Redis silence, a timeout and a missing primary apart, and ignores other errors', () => {
+    assert.equal(writeRefusalReason(new WriteOutcomeUnknownError('db-1', mysqlError('PROTOCOL_SEQUENCE_TIMEOUT'))), 'outcome-unknown');
+    assert.equal(writeRefusalReason(new TopologyUnknownError(12_000, 10_000)), 'redis-silent');
+    assert.equal(writeRefusalReason(new TopologyUnknownError(null, 10_000)), 'redis-silent');
+    assert.equal(writeRefusalReason(new PrimaryUnavailableError('db-1', mysqlError('PROTOCOL_SEQUENCE_TIMEOUT'))), 'timeout');
+    assert.equal(writeRefusalReason(new PrimaryUnavailableError('db-1', Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' }))), 'timeout');
+    assert.equal(writeRefusalReason(new PrimaryUnavailableError('db-1', mysqlError('ECONNREFUSED'))), 'no-primary');
+    assert.equal(writeRefusalReason(new PrimaryUnavailableError(null)), 'no-primary');
+    assert.equal(writeRefusalReason(new DatabaseUnavailableError()), null);
+    assert.equal(writeRefusalReason(new Error('duplicate entry')), null);
   });
 });

@@ -1,6 +1,7 @@
 // Writes under faults the app cannot see coming: a hung primary (SIGSTOPped mariadbd), a statement
 // stuck on a lock, a silent Redis (so a failover could go unheard), and late, older topology epochs.
-// Reads must go on throughout; writes must answer 503 with Retry-After within their bounds.
+// Reads must go on throughout; writes must answer 503 with Retry-After within their bounds, the
+// refusals are counted by reason, and while Redis is silent the site says it is read-only and why.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import request from 'supertest';
@@ -8,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import type { AppHandle } from '@dramble/app';
 import { TOPOLOGY_CHANNEL, TOPOLOGY_KEY } from '@dramble/app';
-import { apiToken, eventually, metricValue, startStack, startTestApp, type Stack } from './helpers.js';
+import { apiToken, eventually, login, metricValue, startStack, startTestApp, type Stack } from './helpers.js';
 
 const WRITE_TIMEOUT_MS = 1500;
 const CONNECT_TIMEOUT_MS = 1000;
@@ -84,8 +85,9 @@ describe('writes under faults', () => {
   });
 
   describe('when a write statement waits on a lock', () => {
-    it('gives up after the write timeout with 503 and leaves the row as it was', async () => {
+    it('gives up after the write timeout with 503, counts it as timed out, and leaves the row as it was', async () => {
       const row = await request(app.server).get('/api/v1/posts/after-hang').set(auth()).expect(200);
+      const timedOut = await metricValue(app, 'dramble_app_writes_refused_total', { reason: 'timeout' });
       const locker = await stack.cluster.primary.connect('writefaults');
       try {
         await locker.query('START TRANSACTION');
@@ -95,6 +97,7 @@ describe('writes under faults', () => {
         assert.equal(res.status, 503, res.text);
         assert.ok(Number(res.headers['retry-after']) > 0);
         assert.ok(Date.now() - started < WRITE_TIMEOUT_MS + FAILOVER_WAIT_MS + MARGIN_MS, `answered in ${Date.now() - started} ms`);
+        assert.equal(await metricValue(app, 'dramble_app_writes_refused_total', { reason: 'timeout' }), timedOut + 1);
         // The server gives up on the abandoned statement soon too, instead of after InnoDB's 50 s.
         await eventually(async () => {
           const rows = await stack.cluster.primary.query<Array<{ n: number }>>("SELECT COUNT(*) AS n FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
@@ -113,6 +116,7 @@ describe('writes under faults', () => {
   describe('when Redis goes silent', () => {
     it('stops writes with 503 and Retry-After after the bound, keeps reading, and writes again when Redis answers', async () => {
       const pid = stack.redis.pid;
+      const silentRefusals = await metricValue(app, 'dramble_app_writes_refused_total', { reason: 'redis-silent' });
       let n = 0;
       const write = () => request(app.server).post('/api/v1/posts').set(auth()).send({ title: 'While Redis is silent', slug: `redis-silent-${++n}` });
       process.kill(pid, 'SIGSTOP');
@@ -127,8 +131,10 @@ describe('writes under faults', () => {
         assert.ok(took < SILENCE_MS + 1000 + MARGIN_MS, `writes stopped after ${took} ms`);
         assert.ok(Number(refused.headers['retry-after']) > 0);
         assert.equal(refused.body.error, 'read-only');
+        assert.match(refused.body.message, /Redis is not answering/);
         // Every write from now on is refused, not just one.
         assert.equal((await write()).status, 503);
+        assert.ok((await metricValue(app, 'dramble_app_writes_refused_total', { reason: 'redis-silent' })) >= silentRefusals + 2, 'refusals counted as redis-silent');
         // Reads go on from MySQL.
         const read = await request(app.server).get('/api/v1/posts/after-hang').set(auth()).expect(200);
         assert.equal(read.body.slug, 'after-hang');
@@ -137,6 +143,36 @@ describe('writes under faults', () => {
         process.kill(pid, 'SIGCONT');
       }
       await eventually(async () => (await write()).status === 201, 'writes to resume once Redis answers');
+    });
+
+    it('shows the read-only banner saying why, and an editor form sent meanwhile says nothing was saved and why', async () => {
+      const agent = request.agent(app.server);
+      const csrf = await login(agent);
+      const edit = await agent.get('/editor/new').expect(200);
+      assert.doesNotMatch(edit.text, /class="banner"/);
+      const pid = stack.redis.pid;
+      process.kill(pid, 'SIGSTOP');
+      try {
+        const page = (await eventually(async () => {
+          const res = await request(app.server).get('/posts/the-hardware');
+          return res.status === 200 && /class="banner"/.test(res.text) ? res : undefined;
+        }, 'the read-only banner'))!;
+        assert.match(page.text, /cannot hear the database manager right now \(Redis is not answering\)/);
+        assert.match(page.text, /the site is read-only for a moment, and editing is paused/);
+        // The page itself still comes from MySQL.
+        assert.match(page.text, /The hardware/i);
+        const sent = await agent.post('/editor/new').type('form').send({ _csrf: csrf, kind: 'post', title: 'Typed during the silence', slug: 'typed-in-silence', summary: '', body: 'x', tags: '', action: 'save' });
+        assert.equal(sent.status, 503, sent.text.slice(0, 300));
+        assert.ok(Number(sent.headers['retry-after']) > 0);
+        assert.match(sent.text, /Nothing was saved/);
+        assert.match(sent.text, /Redis is not answering/);
+        assert.match(sent.text, /class="banner"/);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      await eventually(async () => !/class="banner"/.test((await request(app.server).get('/posts/the-hardware')).text), 'the banner to go once Redis answers');
+      const rows = await stack.cluster.primary.query<Array<{ slug: string }>>("SELECT slug FROM writefaults.content WHERE slug = 'typed-in-silence'");
+      assert.deepEqual(rows, []);
     });
   });
 

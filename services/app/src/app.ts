@@ -15,6 +15,7 @@ import { editorRoutes } from './routes/editor.js';
 import { computeSecurityHeaders } from './routes/security-headers.js';
 import { hostVerdict } from './routes/host-check.js';
 import { siteRoutes } from './routes/site.js';
+import { refusalText } from './routes/writes-paused.js';
 
 export type { AppDeps } from './routes/context.js';
 
@@ -111,8 +112,11 @@ export function createApp(deps: AppDeps, securityHeaders = securityHeadersFor(de
       else res.type('html').send(errorPage(title, message, viewerOf(res)));
     };
     if (err instanceof PrimaryUnavailableError) {
+      // Refused before anything was written, or (outcome unknown) a COMMIT that got no answer: the
+      // second may have been saved, and saying "retry" without that would invite a duplicate.
+      const text = refusalText(err);
       res.setHeader('Retry-After', '5');
-      return send(503, 'read-only', 'The database is failing over; changes cannot be saved for a moment. Please retry shortly.');
+      return send(503, text.error, api ? text.api : text.html);
     }
     if (err instanceof DatabaseUnavailableError) {
       res.setHeader('Retry-After', '5');

@@ -1,7 +1,8 @@
 // The app's Prometheus metrics: request latency by route, page cache hits, reads by target,
-// replica lag as seen by this instance, pool usage, topology epoch.
+// replica lag as seen by this instance, pool usage, topology epoch, refused writes by reason.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Database } from './db/database.js';
+import { WRITE_REFUSAL_REASONS } from './db/write-refusal.js';
 
 export interface AppMetrics {
   httpDuration: Histogram<'method' | 'route' | 'status'>;
@@ -9,6 +10,7 @@ export interface AppMetrics {
   dbReads: Counter<'target'>;
   replicaLag: Gauge<'replica'>;
   topologyMessages: Counter<'result'>;
+  writesRefused: Counter<'reason'>;
 }
 
 export function createAppMetrics(registry: Registry, db: () => Database | undefined): AppMetrics {
@@ -45,7 +47,16 @@ export function createAppMetrics(registry: Registry, db: () => Database | undefi
       this.set(db()?.topology.epoch ?? -1);
     },
   });
+  const writesRefused = new Counter({
+    name: 'dramble_app_writes_refused_total',
+    help: 'Writes refused (no-primary, redis-silent, timeout) or answered 503 with their COMMIT unanswered (outcome-unknown), by reason',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  // Every reason is exported from the start (at 0), so a rate() over it has a series to work on.
+  for (const reason of WRITE_REFUSAL_REASONS) writesRefused.inc({ reason }, 0);
   return {
+    writesRefused,
     httpDuration: new Histogram({
       name: 'dramble_app_http_request_duration_seconds',
       help: 'Public requests by route, method and status',

@@ -104,6 +104,7 @@ export async function startApp(config: AppConfig, options: StartOptions = {}): P
     hooks: {
       onRead: (target) => metrics.dbReads.inc({ target }),
       onReplicaLag: (id, lag) => metrics.replicaLag.set({ replica: id }, lag ?? -1),
+      onWriteRefused: (reason) => metrics.writesRefused.inc({ reason }),
     },
   });
   holder.db = db;

@@ -9,6 +9,7 @@ import type { Logger } from '@dramble/lib';
 import { DatabaseUnavailableError, PrimaryUnavailableError, TopologyUnknownError, WriteOutcomeUnknownError, isConnectionError, isReadOnlyError } from './errors.js';
 import { endpointKey, shouldApply, type Endpoint, type Topology } from './topology.js';
 import type { Credentials } from './mysql-url.js';
+import { writeRefusalReason, type WriteRefusalReason } from './write-refusal.js';
 
 
 /** How fresh a read must be: a GTID to wait for, 'primary' for the primary, or anything recent. */
@@ -17,6 +18,8 @@ export type Freshness = { afterGtid?: string | undefined; primary?: boolean } | 
 export interface DatabaseHooks {
   onRead?(target: 'primary' | 'replica'): void;
   onReplicaLag?(id: string, lag: number | null): void;
+  /** A write was refused (no primary, Redis silent, timed out) or its COMMIT went unanswered. */
+  onWriteRefused?(reason: WriteRefusalReason): void;
 }
 
 export interface DatabaseOptions {
@@ -300,6 +303,25 @@ export class Database {
    * have changed anything, so it is retried once when a new primary is (or soon gets) published.
    */
   async write<T>(fn: (sql: Sql) => Promise<T>): Promise<{ result: T; gtid: string | null }> {
+    try {
+      return await this.writeWithRetry(fn);
+    } catch (err) {
+      const reason = writeRefusalReason(err);
+      if (reason) this.options.hooks?.onWriteRefused?.(reason);
+      throw err;
+    }
+  }
+
+  /**
+   * Why writes are refused right now, as far as this instance can tell without trying one:
+   * Redis silent past the bound (a failover could go unheard), or no reachable primary.
+   */
+  get writesPaused(): 'redis-silent' | 'no-primary' | null {
+    if (this.topologyStale()) return 'redis-silent';
+    return this.primaryDown ? 'no-primary' : null;
+  }
+
+  private async writeWithRetry<T>(fn: (sql: Sql) => Promise<T>): Promise<{ result: T; gtid: string | null }> {
     this.assertTopologyFresh();
     const epoch = this.topology.epoch;
     try {

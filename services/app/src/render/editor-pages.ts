@@ -58,7 +58,8 @@ export interface EditorForm {
   version?: number;
 }
 
-export function editorFormPage(opts: { form: EditorForm; viewer: Viewer; errors?: Record<string, string[]>; previewHtml?: string; message?: string }): string {
+/** `alert`: why a save did not go through (or may not have), shown above the form, which keeps the text. */
+export function editorFormPage(opts: { form: EditorForm; viewer: Viewer; errors?: Record<string, string[]>; previewHtml?: string; message?: string; alert?: string }): string {
   const { form, viewer } = opts;
   const errors = opts.errors ?? {};
   const action = form.id ? `/editor/${form.id}/edit` : '/editor/new';
@@ -69,6 +70,7 @@ export function editorFormPage(opts: { form: EditorForm; viewer: Viewer; errors?
     viewer,
     body: html`<h1>${heading}</h1>
 ${opts.message ? html`<p class="ok" role="status">${opts.message}</p>` : ''}
+${opts.alert ? html`<p class="error" role="alert" id="save-alert">${opts.alert} Your text is kept below.</p>` : ''}
 ${Object.keys(errors).length ? html`<p class="error" role="alert">Nothing was saved: please fix the fields marked below.${generic.length ? ` ${generic.join('; ')}` : ''}</p>` : ''}
 <form method="post" action="${action}" class="card">
 <input type="hidden" name="_csrf" value="${viewer.csrf}">

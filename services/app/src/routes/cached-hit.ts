@@ -58,13 +58,13 @@ export function serveCachedHits(deps: AppDeps, securityHeaders: ReadonlyArray<re
   return (req, res) => {
     const method = req.method;
     const url = req.url;
-    const page = (method === 'GET' || method === 'HEAD') && url !== undefined && deps.pageCache.enabled && !deps.db.primaryDown ? cacheableRoute(url) : undefined;
+    const page = (method === 'GET' || method === 'HEAD') && url !== undefined && deps.pageCache.enabled && !deps.db.writesPaused ? cacheableRoute(url) : undefined;
     if (!page || hasSessionCookie(req)) return next(req, res);
     const t0 = process.hrtime.bigint();
     const key = page.key;
     void deps.pageCache.get(key).then((hit) => {
       // The banner may have become due while Redis answered: express fills it in.
-      if (deps.db.primaryDown || (hit && hit.status !== 200)) return next(req, res);
+      if (deps.db.writesPaused || (hit && hit.status !== 200)) return next(req, res);
       if (!hit) {
         counted.miss.inc();
         missed.set(req, key);

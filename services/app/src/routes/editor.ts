@@ -3,13 +3,16 @@ import express, { Router, type Request, type Response } from 'express';
 import { renderMarkdown } from '../content/markdown.js';
 import { createContentSchema, fieldErrors, splitTags, updateContentSchema, type ContentKind } from '../content/schema.js';
 import { SlugTakenError, VersionConflictError } from '../content/errors.js';
+import { PrimaryUnavailableError } from '../db/errors.js';
+import { fillBanner, type Viewer } from '../render/layout.js';
 import type { Content } from '../content/repo.js';
 import { editorFormPage, editorListPage, tokensPage, type EditorForm } from '../render/editor-pages.js';
-import { notFoundPage } from '../render/site-pages.js';
+import { errorPage, notFoundPage } from '../render/site-pages.js';
 import { state, viewerOf, type AppDeps } from './context.js';
 import { afterWrite } from './after-write.js';
 import { requireCsrf, requireSession } from './auth.js';
-import { freshnessFor } from './serve-page.js';
+import { bannerFor, freshnessFor } from './serve-page.js';
+import { REDIS_SILENT, refusalText } from './writes-paused.js';
 
 type Action = 'save' | 'preview' | 'publish' | 'unpublish';
 
@@ -48,7 +51,28 @@ function idParam(req: Request): number | undefined {
 export function editorRoutes(deps: AppDeps): Router {
   const r = Router();
   const form = express.urlencoded({ extended: false, limit: '256kb' });
+  // Every editor page carries the read-only banner while writes are paused, so nobody types a
+  // long post into a form that cannot be saved without being told.
+  r.use('/editor', (_req, res, next) => {
+    const send = res.send.bind(res);
+    res.send = (body?: unknown) => send(typeof body === 'string' && String(res.get('Content-Type') ?? '').startsWith('text/html') ? fillBanner(body, bannerFor(deps)) : body);
+    next();
+  });
+  // A form sent while Redis is silent cannot be checked against its session, and writes are
+  // paused for the same silence: say that nothing was saved and why, rather than "log in".
+  r.use('/editor', (req, res, next) => {
+    const st = state(res);
+    if (req.method === 'GET' || st.session || !st.redisDown) return next();
+    res.status(503).setHeader('Retry-After', '5');
+    res.type('html').send(errorPage('Not saved', `${REDIS_SILENT.html} Go back to keep your text, and submit it again once this notice is gone.`));
+  });
   r.use('/editor', requireSession);
+
+  /** A save the database refused (failover, Redis silent) or did not confirm: the form again, with why. */
+  const refused = (res: Response, err: PrimaryUnavailableError, f: EditorForm, viewer: Viewer): void => {
+    res.status(503).setHeader('Retry-After', '5');
+    res.type('html').send(editorFormPage({ form: f, viewer, alert: refusalText(err).html }));
+  };
 
   r.get('/editor', async (req, res) => {
     const { items } = await deps.content.list({ page: 1, perPage: 100 }, await freshnessFor(deps, res));
@@ -77,6 +101,7 @@ export function editorRoutes(deps: AppDeps): Router {
       res.redirect(303, `/editor/${change.after!.id}/edit?saved=1`);
     } catch (err) {
       if (err instanceof SlugTakenError) return void res.status(409).type('html').send(editorFormPage({ form: f, viewer, errors: { slug: ['is already used by another post or page'] } }));
+      if (err instanceof PrimaryUnavailableError) return refused(res, err, f, viewer);
       throw err;
     }
   });
@@ -124,6 +149,7 @@ export function editorRoutes(deps: AppDeps): Router {
       if (err instanceof VersionConflictError) {
         return void res.status(409).type('html').send(editorFormPage({ form: f, viewer, errors: { _: [`Someone else saved this ${current.kind} since you opened it (now version ${err.actual}). Copy your changes, reload, and apply them again.`] } }));
       }
+      if (err instanceof PrimaryUnavailableError) return refused(res, err, f, viewer);
       throw err;
     }
   });

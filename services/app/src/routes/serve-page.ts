@@ -6,6 +6,7 @@ import { bannerHtml, fillBanner } from '../render/layout.js';
 import type { CachedPage } from '../cache/page-cache.js';
 import { missedInFastPath } from './cached-hit.js';
 import { NO_STORE, edgeCacheControl, publicCacheControl, state, type AppDeps } from './context.js';
+import { BANNER_TEXT } from './writes-paused.js';
 
 export interface Rendered {
   status: number;
@@ -13,8 +14,10 @@ export interface Rendered {
   body: string | Buffer;
 }
 
+/** The read-only banner while writes are paused (failover, or Redis silent), else ''. */
 export function bannerFor(deps: AppDeps): string {
-  return deps.db.primaryDown ? bannerHtml('The database is failing over: the site is read-only for a moment, and editing is paused.') : '';
+  const paused = deps.db.writesPaused;
+  return paused ? bannerHtml(BANNER_TEXT[paused]) : '';
 }
 
 function etagOf(body: string | Buffer): string {
