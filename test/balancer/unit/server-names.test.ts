@@ -2,7 +2,8 @@
 // and ports are ours, how an accepted Host is normalised, and that Connection cannot name Host.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { isIPv6 } from 'node:net';
+import fc from 'fast-check';
 import { connectionTokens, parseAuthority, ServerNames } from '@dramble/balancer';
 
 describe('Host values', () => {
@@ -34,21 +35,105 @@ describe('Host values', () => {
   });
 
   it('never accepts a value containing userinfo, a path or whitespace, whatever surrounds it', () => {
-    // fast-check is not installed here: random printable strings around each forbidden character.
-    const printable = (): string => randomBytes(6).toString('latin1').replace(/[^\x21-\x7e]/g, 'a');
-    for (let i = 0; i < 2000; i++) {
-      for (const bad of ['@', '/', ' ', '\t', '?', '#']) {
-        const value = `${printable()}${bad}${printable()}`;
-        const v = names.check(value, false);
-        assert.ok(v === 400 || v === 421, `${value} -> ${String(v)}`);
-      }
-    }
+    const printable = fc.string({ unit: fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: 12 });
+    fc.assert(
+      fc.property(printable, fc.constantFrom('@', '/', ' ', '\t', '?', '#', '\\', '\r', '\n', '\0'), printable, (before, bad, after) => {
+        const v = names.check(`${before}${bad}${after}`, false);
+        assert.ok(v === 400 || v === 421, String(v));
+      }),
+      { numRuns: 3000 },
+    );
     assert.equal(names.check('site.example', false), 'site.example');
   });
 
   it('keeps the memo of accepted spellings bounded and right after a flood of spellings', () => {
     for (let i = 0; i < 1000; i++) names.check(`Site.Example`.split('').map((c, j) => ((i >> j) & 1 ? c.toUpperCase() : c.toLowerCase())).join(''), false);
     assert.equal(names.check('sItE.example', false), 'site.example');
+  });
+});
+
+// Property tests of parseAuthority (RFC 3986 §3.2.2-3): it never throws, and what it accepts is a
+// host[:port] that it read whole. `new URL('http://' + s)` is the differential oracle, with the
+// WHATWG URL standard's known departures from RFC 3986 left out of the comparison:
+// - it percent-decodes reg-names (`%41` is `a`) and then refuses some decoded characters;
+// - it reads a name whose last label is numeric as IPv4 (`0x7f.1` is 127.0.0.1; `a.1` is refused);
+// - it runs IDNA on `xn--` labels and refuses invalid punycode;
+// - it re-serialises IPv6 literals (`[0:0::1]` is `[::1]`) and drops the scheme's default port.
+describe('Authority parser properties', () => {
+  const AUTHORITY_CHARS = [..."aZz09-._~!$&'()*+,;=%:[]@/?# \t\\"];
+  /** Strings near the grammar: its own characters and delimiters, hex digits, and any UTF-16. */
+  const nearAuthority = fc.string({
+    maxLength: 24,
+    unit: fc.oneof(fc.constantFrom(...AUTHORITY_CHARS), fc.constantFrom(...'0123456789abcdefABCDEF'), fc.string({ unit: 'binary', minLength: 1, maxLength: 1 })),
+  });
+  /** Valid authorities (domains, IPv4, IPv6, ports), some with userinfo, with any letter case. */
+  const shaped = fc
+    .tuple(fc.webAuthority({ withIPv4: true, withIPv6: true, withIPv4Extended: true, withPort: true, withUserInfo: true }), fc.boolean())
+    .map(([a, upper]) => (upper ? a.toUpperCase() : a));
+  /** Bracketed runs of IPv6 characters: most are no address (`[:::::]`, `[1.2.3]`). */
+  const nearIPv6 = fc
+    .tuple(fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF:.'), minLength: 1, maxLength: 16 }), fc.option(fc.nat(70_000), { nil: undefined }))
+    .map(([inside, port]) => `[${inside}]${port === undefined ? '' : `:${port}`}`);
+  const candidate = fc.oneof(nearAuthority, shaped, nearIPv6);
+
+  /** The URL standard is a meaningful oracle for this name (see the list of departures above). */
+  const urlComparable = (name: string): boolean => {
+    if (name.startsWith('[')) return true;
+    if (name.includes('%')) return false;
+    const last = name.split('.').filter((l) => l !== '').pop() ?? '';
+    if (/^(\d+|0x[0-9a-f]*)$/.test(last)) return false;
+    return !name.split('.').some((l) => l.startsWith('xn--'));
+  };
+
+  it('never throws; what it accepts is a whole, valid host[:port]', () => {
+    fc.assert(
+      fc.property(candidate, (s) => {
+        const a = parseAuthority(s);
+        if (a === undefined) return;
+        assert.equal(a.name, a.name.toLowerCase());
+        if (a.name.startsWith('[')) assert.ok(a.name.endsWith(']') && isIPv6(a.name.slice(1, -1)), 'IP-literal holds an IPv6 address');
+        else assert.match(a.name, /^(?:[a-z0-9\-._~!$&'()*+,;=]|%[0-9a-f]{2})+$/, 'reg-name');
+        if (a.port !== undefined) assert.ok(Number.isInteger(a.port) && a.port >= 0 && a.port <= 65535, 'port');
+        // Nothing was dropped: the input is the name, then nothing, ":" or ":" and the port's digits.
+        const rest = s.toLowerCase().slice(a.name.length);
+        assert.ok(s.toLowerCase().startsWith(a.name), 'name is the prefix');
+        assert.ok(rest === '' || rest === ':' || (/^:\d{1,5}$/.test(rest) && Number(rest.slice(1)) === a.port), `rest ${rest}`);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('agrees with the URL standard: what it accepts, URL reads as the same bare host and port', () => {
+    fc.assert(
+      fc.property(candidate, (s) => {
+        const a = parseAuthority(s);
+        if (a === undefined || !urlComparable(a.name)) return;
+        const url = new URL(`http://${s}`);
+        assert.equal(url.username + url.password + url.search + url.hash, '', 'no userinfo, query or fragment');
+        assert.equal(url.pathname, '/');
+        if (!a.name.startsWith('[')) assert.equal(url.hostname, a.name);
+        else assert.equal(url.hostname, new URL(`http://${a.name}`).hostname);
+        assert.equal(url.port, a.port === undefined || a.port === 80 ? '' : String(a.port));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('refuses whatever URL reads with userinfo, a path, a query or a fragment', () => {
+    fc.assert(
+      fc.property(candidate, (s) => {
+        let url: URL;
+        try {
+          url = new URL(`http://${s}`);
+        } catch {
+          return;
+        }
+        if (url.username !== '' || url.password !== '' || url.pathname !== '/' || url.search !== '' || url.hash !== '' || s.includes('/')) {
+          assert.equal(parseAuthority(s), undefined);
+        }
+      }),
+      { numRuns: 5000 },
+    );
   });
 });
 

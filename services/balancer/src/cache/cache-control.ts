@@ -122,8 +122,11 @@ export function deltaSeconds(arg: string | undefined, quoted = false): number {
     const c = arg.charCodeAt(i);
     if (c < 48 || c > 57) return NaN;
   }
-  // Long digit strings are far beyond the cap: no need to parse them exactly.
-  return arg.length > 10 ? MAX_DELTA_SECONDS : Math.min(Number(arg), MAX_DELTA_SECONDS);
+  // Long digit strings are far beyond the cap: no need to parse them exactly. Leading zeros do not
+  // count: `max-age=000000000005` is five seconds, not 2^31.
+  let zeros = 0;
+  while (zeros < arg.length - 1 && arg.charCodeAt(zeros) === 48) zeros++;
+  return arg.length - zeros > 10 ? MAX_DELTA_SECONDS : Math.min(Number(arg), MAX_DELTA_SECONDS);
 }
 
 /** `"a, B"` -> ['a', 'b']; undefined for no argument or an empty list (then the directive is unqualified). */

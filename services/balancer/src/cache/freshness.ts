@@ -1,6 +1,6 @@
 // Freshness of a stored response (RFC 9111 §4.2): its lifetime from s-maxage, max-age, Expires or
 // a heuristic, and its age from Age, Date and the time the exchange took. Pure functions.
-import { MAX_DELTA_SECONDS, type CacheControl } from './cache-control.js';
+import { deltaSeconds, type CacheControl } from './cache-control.js';
 import { firstValue, parseHttpDate } from './http-date.js';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -60,12 +60,8 @@ export function parseAge(value: string | string[] | undefined): number {
   const comma = v.indexOf(',');
   if (comma >= 0) v = v.slice(0, comma);
   v = v.trim();
-  if (v.length === 0) return 0;
-  for (let i = 0; i < v.length; i++) {
-    const c = v.charCodeAt(i);
-    if (c < 48 || c > 57) return 0;
-  }
-  return v.length > 10 ? MAX_DELTA_SECONDS : Math.min(Number(v), MAX_DELTA_SECONDS);
+  const age = deltaSeconds(v);
+  return Number.isNaN(age) ? 0 : age;
 }
 
 /**

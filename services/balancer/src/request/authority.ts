@@ -2,6 +2,8 @@
 // uri-host [ ":" port ], with uri-host and port from RFC 3986 §3.2.2 and §3.2.3. No userinfo, no
 // second colon outside an IPv6 literal, no path: `127.0.0.1:8080:1@evil.example` is not an authority.
 
+import { isIPv6 } from 'node:net';
+
 export interface Authority {
   /** Lower-case host: a reg-name, an IPv4 address or a bracketed IPv6 literal (`[::1]`). */
   name: string;
@@ -19,7 +21,10 @@ export function parseAuthority(value: string): Authority | undefined {
   const digits = m[2];
   const port = digits === undefined || digits === '' ? undefined : Number(digits);
   if (port !== undefined && port > 65535) return undefined;
-  return { name: m[1]!.toLowerCase(), port };
+  const name = m[1]!;
+  // The pattern only bounds an IP-literal's characters; `[:::::]` is no IPv6 address (RFC 3986 §3.2.2).
+  if (name.charCodeAt(0) === 91 /* [ */ && !isIPv6(name.slice(1, -1))) return undefined;
+  return { name: name.toLowerCase(), port };
 }
 
 /** `name[:port]` with the scheme's default port left out (RFC 3986 §6.2.3), as the cache keys it. */
