@@ -235,7 +235,8 @@ export async function startCluster(): Promise<RunningCluster> {
     if (!exited) {
       await runCli(['down', '--dir', dir], 60_000).catch(() => undefined);
       if (!exited) up.child.kill('SIGTERM');
-      await Promise.race([up.exited, new Promise((r) => setTimeout(r, 30_000))]);
+      // unref: a pending fallback timer must not keep the test process alive after `up` exited.
+      await Promise.race([up.exited, new Promise((r) => setTimeout(r, 30_000).unref())]);
     }
     const killed = killLeftovers();
     if (killed.length > 0) console.error(`killed leftover cluster processes: ${killed.join(', ')}`);

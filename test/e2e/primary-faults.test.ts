@@ -120,6 +120,8 @@ describe('the MySQL primary hangs for 12 s (SIGSTOP) under six careful writers, 
   let c: RunningCluster | undefined;
   let drill: Drill | undefined;
   let readOnlyAfterWakeMs = Infinity;
+  const readOnlySamples: string[] = [];
+  let events = '';
   let wokeAt = 0;
   let stoppedPid = 0;
   before(async () => {
@@ -138,16 +140,24 @@ describe('the MySQL primary hangs for 12 s (SIGSTOP) under six careful writers, 
       process.kill(stoppedPid, 'SIGCONT');
       wokeAt = Date.now();
     }
-    // The woken server must find itself fenced: poll read_only from a fresh connection each time.
+    // The woken server must find itself fenced: poll read_only from a fresh connection each time
+    // (the fence kills client sessions, so a kept connection would not survive it).
     await until('the woken old primary to be read-only', 15_000, async () => {
-      const conn = await mysqlDirect(c!, s.primary.port);
+      const at = Date.now() - wokeAt;
+      let conn: Awaited<ReturnType<typeof mysqlDirect>> | undefined;
       try {
+        conn = await mysqlDirect(c!, s.primary.port);
         const [r] = await conn.query('SELECT @@global.read_only AS ro');
-        if (Number((r as Array<{ ro: number }>)[0]?.ro) !== 1) return undefined;
+        const ro = Number((r as Array<{ ro: number }>)[0]?.ro);
+        readOnlySamples.push(`${at}ms ro=${ro}`);
+        if (ro !== 1) return undefined;
         readOnlyAfterWakeMs = Date.now() - wokeAt;
         return true;
+      } catch (err) {
+        readOnlySamples.push(`${at}ms ${(err as { code?: string }).code ?? (err as Error).message}`);
+        throw err;
       } finally {
-        conn.destroy();
+        conn?.destroy();
       }
     }, 100).catch(() => undefined);
     // Keep the load on for a few seconds with the old primary awake, then let every client drain.
@@ -155,6 +165,8 @@ describe('the MySQL primary hangs for 12 s (SIGSTOP) under six careful writers, 
     const probeReport = await probe.stop();
     const clients = await writers.stop();
     drill = { faultAt, oldPrimary: s.primary, clients, probe: probeReport, ...(await finalState(c, 'hang')) };
+    const dbm = c.cluster.processes.find((p) => p.role === 'db-manager')!;
+    events = await fetch(`${dbm.adminUrl}/api/events?limit=40`).then((r) => r.text()).catch((e: Error) => e.message);
   });
   after(async () => {
     if (stoppedPid) try { process.kill(stoppedPid, 'SIGCONT'); } catch { /* gone */ }
@@ -175,7 +187,8 @@ describe('the MySQL primary hangs for 12 s (SIGSTOP) under six careful writers, 
 
   it('fences the woken old primary: read-only within 2 s, and nothing acknowledged after the wake is missing', () => {
     assert.ok(drill, 'the drill ran');
-    assert.ok(readOnlyAfterWakeMs <= READ_ONLY_AFTER_WAKE_MS, `the old primary was read-only ${readOnlyAfterWakeMs} ms after SIGCONT (bound ${READ_ONLY_AFTER_WAKE_MS} ms)`);
+    assert.ok(readOnlyAfterWakeMs <= READ_ONLY_AFTER_WAKE_MS, `the old primary was read-only ${readOnlyAfterWakeMs} ms after SIGCONT (bound ${READ_ONLY_AFTER_WAKE_MS} ms); `
+      + `samples: ${readOnlySamples.slice(0, 30).join(', ')}; db-manager events: ${events.slice(0, 6000)}`);
     const lateLost = figures(drill).lost.filter((k) => k.ackedAt! >= wokeAt);
     assert.deepEqual(lateLost.map((k) => k.key), [], 'no write acknowledged after the wake is missing from the new primary');
   });
