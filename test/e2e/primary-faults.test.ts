@@ -154,8 +154,10 @@ describe('the MySQL primary hangs for 12 s (SIGSTOP) under six careful writers, 
         readOnlyAfterWakeMs = Date.now() - wokeAt;
         return true;
       } catch (err) {
-        readOnlySamples.push(`${at}ms ${(err as { code?: string }).code ?? (err as Error).message}`);
-        throw err;
+        const why = (err as { code?: string }).code ?? (err as Error).message;
+        readOnlySamples.push(`${at}ms ${why}`);
+        // A plain error: mysql2 marks connection errors fatal, which would end until() at once.
+        throw new Error(why);
       } finally {
         conn?.destroy();
       }
