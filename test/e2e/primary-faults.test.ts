@@ -177,7 +177,13 @@ describe('the MySQL primary hangs for 12 s (SIGSTOP) under six careful writers, 
 
   it('accepts writes on a new primary within 6 s of the stop', (t) => {
     assert.ok(drill, 'the drill ran');
-    diagnose(t, 'SIGSTOP 12 s', drill, { readOnlyAfterWakeMs });
+    let fence: string | undefined;
+    try {
+      fence = (JSON.parse(events) as { events: Array<{ type: string; message: string }> }).events.find((e) => e.type === 'fence')?.message;
+    } catch {
+      fence = undefined;
+    }
+    diagnose(t, 'SIGSTOP 12 s', drill, { readOnlyAfterWakeMs, readOnlySamples: readOnlySamples.slice(0, 5), fence });
     const f = figures(drill);
     assert.ok(f.acceptedAgainMs <= ACCEPT_AGAIN_MS, `first write sent after the stop got 201 after ${f.acceptedAgainMs} ms (bound ${ACCEPT_AGAIN_MS} ms)`);
   });
