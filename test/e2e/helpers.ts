@@ -204,6 +204,8 @@ export interface Credentials {
   adminPassword: string;
   mysqlUser: string;
   mysqlPassword: string;
+  appUser: string;
+  appPassword: string;
 }
 
 export interface RunningCluster {

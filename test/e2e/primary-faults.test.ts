@@ -122,6 +122,7 @@ describe('the MySQL primary hangs for 12 s (SIGSTOP) under six careful writers, 
   let readOnlyAfterWakeMs = Infinity;
   const readOnlySamples: string[] = [];
   let events = '';
+  let directWrite = '';
   let wokeAt = 0;
   let stoppedPid = 0;
   before(async () => {
@@ -162,6 +163,20 @@ describe('the MySQL primary hangs for 12 s (SIGSTOP) under six careful writers, 
         conn?.destroy();
       }
     }, 100).catch(() => undefined);
+    // What the woken server says to a client that tries to write on it directly, as the site's own
+    // user (who has no privilege to bypass read_only): it must refuse, never acknowledge.
+    directWrite = await (async () => {
+      const mysql = await import('mysql2/promise');
+      const conn = await mysql.createConnection({ host: '127.0.0.1', port: s.primary.port, user: c!.credentials.appUser, password: c!.credentials.appPassword, database: 'dramble', connectTimeout: 2000 });
+      try {
+        await conn.query("INSERT INTO content (kind, slug, title, body_md, body_html) VALUES ('post', 'hang-direct-on-old-primary', 'direct', '', '')");
+        return 'accepted';
+      } catch (err) {
+        return `${(err as { errno?: number }).errno ?? ''} ${(err as Error).message}`;
+      } finally {
+        conn.destroy();
+      }
+    })().catch((err: Error) => `no connection: ${err.message}`);
     // Keep the load on for a few seconds with the old primary awake, then let every client drain.
     await new Promise((r) => setTimeout(r, 3000));
     const probeReport = await probe.stop();
@@ -183,7 +198,7 @@ describe('the MySQL primary hangs for 12 s (SIGSTOP) under six careful writers, 
     } catch {
       fence = undefined;
     }
-    diagnose(t, 'SIGSTOP 12 s', drill, { readOnlyAfterWakeMs, readOnlySamples: readOnlySamples.slice(0, 5), fence });
+    diagnose(t, 'SIGSTOP 12 s', drill, { readOnlyAfterWakeMs, readOnlySamples: readOnlySamples.slice(0, 5), fence, directWrite });
     const f = figures(drill);
     assert.ok(f.acceptedAgainMs <= ACCEPT_AGAIN_MS, `first write sent after the stop got 201 after ${f.acceptedAgainMs} ms (bound ${ACCEPT_AGAIN_MS} ms)`);
   });
@@ -197,6 +212,7 @@ describe('the MySQL primary hangs for 12 s (SIGSTOP) under six careful writers, 
     assert.ok(drill, 'the drill ran');
     assert.ok(readOnlyAfterWakeMs <= READ_ONLY_AFTER_WAKE_MS, `the old primary was read-only ${readOnlyAfterWakeMs} ms after SIGCONT (bound ${READ_ONLY_AFTER_WAKE_MS} ms); `
       + `samples: ${readOnlySamples.slice(0, 30).join(', ')}; db-manager events: ${events.slice(0, 6000)}`);
+    assert.match(directWrite, /^(1290|1836) /, `a direct write on the woken old primary is refused as read-only (got: ${directWrite})`);
     const lateLost = figures(drill).lost.filter((k) => k.ackedAt! >= wokeAt);
     assert.deepEqual(lateLost.map((k) => k.key), [], 'no write acknowledged after the wake is missing from the new primary');
   });
