@@ -194,3 +194,212 @@ export function readLoad(base: string, concurrency = 4, path = '/'): { peek: () 
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Fault drills against a running `dramble up` (test/e2e/primary-faults.test.ts): starting and
+// stopping a cluster, careful API writers that retry under an Idempotency-Key, and direct SQL.
+
+export interface Credentials {
+  adminEmail: string;
+  adminPassword: string;
+  mysqlUser: string;
+  mysqlPassword: string;
+  appUser: string;
+  appPassword: string;
+}
+
+export interface RunningCluster {
+  dir: string;
+  cluster: ClusterJson;
+  site: string;
+  credentials: Credentials;
+  output: () => string;
+  /** `dramble down`, then SIGCONT and SIGKILL whatever is left, then the data dir is removed. */
+  stop: () => Promise<void>;
+}
+
+/** Starts `dramble up` in a fresh temp dir on free ports and waits for cluster.json to say running. */
+export async function startCluster(): Promise<RunningCluster> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { freePort } = await import('../support/index.js');
+  const dir = mkdtempSync(join(tmpdir(), 'dramble-e2e-faults-'));
+  const port = await freePort();
+  const up = spawnTracked(process.execPath, [...CLI, 'up', '--dir', dir, '--port', String(port), '--base-port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  up.child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  up.child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  let exited = false;
+  void up.exited.then(() => (exited = true));
+  const stop = async (): Promise<void> => {
+    // A SIGSTOPped process would ignore SIGTERM until woken: wake everything first.
+    for (const [pid, marker] of seen) if (ours(pid, marker)) try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
+    if (!exited) {
+      await runCli(['down', '--dir', dir], 60_000).catch(() => undefined);
+      if (!exited) up.child.kill('SIGTERM');
+      // unref: a pending fallback timer must not keep the test process alive after `up` exited.
+      await Promise.race([up.exited, new Promise((r) => setTimeout(r, 30_000).unref())]);
+    }
+    const killed = killLeftovers();
+    if (killed.length > 0) console.error(`killed leftover cluster processes: ${killed.join(', ')}`);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const cluster = await until('cluster.json to say running', 150_000, () => {
+      if (exited) throw Object.assign(new Error('dramble up exited'), { fatal: true });
+      const c = readClusterJson(dir);
+      remember(c);
+      return c?.state === 'running' ? c : undefined;
+    }, 250);
+    const credentials = JSON.parse(readFileSync(join(dir, 'credentials.json'), 'utf8')) as Credentials;
+    return { dir, cluster, site: cluster.balancerUrl, credentials, output: () => output, stop };
+  } catch (err) {
+    await stop();
+    throw new Error(`${(err as Error).message}\n--- dramble up output ---\n${output}`);
+  }
+}
+
+export interface TopologyView {
+  primary: string | null;
+  instances: Array<{ id: string; port: number; role: string; healthy?: boolean; readOnly?: boolean }>;
+}
+
+/** The MySQL process the db-manager currently names primary, if any. */
+export async function currentPrimary(c: RunningCluster): Promise<ClusterProcess | undefined> {
+  const dbm = c.cluster.processes.find((p) => p.role === 'db-manager');
+  const t = await json<TopologyView>(`${dbm?.adminUrl}/api/topology`);
+  const inst = t.instances.find((i) => i.id === t.primary);
+  if (!inst) return undefined;
+  const port = Number(inst.port) || Number(inst.id.split(':').pop());
+  return c.cluster.processes.find((p) => p.role === 'mysql' && p.port === port);
+}
+
+/** A direct connection to one MySQL server as the cluster's manager user (the app user cannot read every table). */
+export async function mysqlDirect(c: RunningCluster, port: number): Promise<import('mysql2/promise').Connection> {
+  const mysql = await import('mysql2/promise');
+  return mysql.createConnection({ host: '127.0.0.1', port, user: c.credentials.mysqlUser, password: c.credentials.mysqlPassword, database: 'dramble', connectTimeout: 1000 });
+}
+
+export interface WriteAttempt {
+  client: number;
+  key: string;
+  startedAt: number;
+  endedAt: number;
+  /** HTTP status, or 0 when the request failed or timed out without one. */
+  status: number;
+  replayed: boolean;
+  why?: string;
+}
+
+export interface WriteKey {
+  key: string;
+  slug: string;
+  /** When the client got 201 for it (the write is acknowledged), if it did. */
+  ackedAt?: number;
+  /** A retry was answered as a new write that collided with the first (409 slug taken) or 422: the key did not protect it. */
+  broken?: string;
+}
+
+export interface WriterReport {
+  attempts: WriteAttempt[];
+  keys: WriteKey[];
+}
+
+/**
+ * `clients` careful API clients, each POSTing one post after another through the balancer. Every
+ * post has its own Idempotency-Key; a failed or timed-out attempt is retried with the same key and
+ * the same bytes after the Retry-After the server gave (1 s without one), until it gets 201.
+ * stop() lets every client finish the key it holds (up to drainMs) and returns what happened.
+ */
+export function carefulWriters(site: string, token: string, opts: { clients?: number; prefix: string; timeoutMs?: number; drainMs?: number }): { peek: () => WriterReport; stop: () => Promise<WriterReport> } {
+  const report: WriterReport = { attempts: [], keys: [] };
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  let running = true;
+  let drainUntil = Infinity;
+  const client = async (id: number): Promise<void> => {
+    for (let seq = 0; running; seq++) {
+      const slug = `${opts.prefix}-c${id}-${seq}`;
+      const k: WriteKey = { key: `${slug}-${Math.random().toString(36).slice(2, 10)}`, slug };
+      report.keys.push(k);
+      const body = JSON.stringify({ title: `Post ${k.key}`, slug, body: `Written by client ${id} under key ${k.key}.`, status: 'published' });
+      while (k.ackedAt === undefined && k.broken === undefined && Date.now() < drainUntil) {
+        const a: WriteAttempt = { client: id, key: k.key, startedAt: Date.now(), endedAt: 0, status: 0, replayed: false };
+        let retryAfterMs = 1000;
+        try {
+          const res = await request(`${site}/api/v1/posts`, {
+            dispatcher: agent, method: 'POST', body,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': k.key },
+            headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs),
+          });
+          const text = await res.body.text();
+          a.status = res.statusCode;
+          a.replayed = res.headers['idempotent-replayed'] === 'true';
+          const ra = Number(res.headers['retry-after']);
+          if (Number.isFinite(ra) && ra >= 0) retryAfterMs = ra * 1000;
+          if (res.statusCode !== 201) a.why = text.slice(0, 160);
+          if (res.statusCode === 201) k.ackedAt = Date.now();
+          else if (res.statusCode === 422 || (res.statusCode === 409 && /slug/.test(text))) k.broken = `${res.statusCode} ${text.slice(0, 160)}`;
+        } catch (err) {
+          a.why = (err as { code?: string }).code ?? (err as Error).message;
+        }
+        a.endedAt = Date.now();
+        report.attempts.push(a);
+        if (k.ackedAt === undefined && k.broken === undefined) await new Promise((r) => setTimeout(r, retryAfterMs));
+      }
+    }
+  };
+  const loops = Array.from({ length: opts.clients ?? 6 }, (_, i) => client(i + 1));
+  return {
+    peek: () => report,
+    async stop() {
+      drainUntil = Date.now() + (opts.drainMs ?? 40_000);
+      running = false;
+      await Promise.all(loops);
+      return report;
+    },
+  };
+}
+
+/**
+ * A fresh one-shot POST (own key, never retried) every intervalMs, each running concurrently with
+ * the rest: it tells when the site accepts new writes again, independent of the careful clients'
+ * Retry-After waits. Its 201s are acknowledged writes like any other.
+ */
+export function writeProbe(site: string, token: string, prefix: string, intervalMs = 250, timeoutMs = 15_000): { stop: () => Promise<WriterReport> } {
+  const report: WriterReport = { attempts: [], keys: [] };
+  const inflight = new Set<Promise<void>>();
+  let n = 0;
+  const fire = (): void => {
+    const slug = `${prefix}-p-${n++}`;
+    const k: WriteKey = { key: `${slug}-${Math.random().toString(36).slice(2, 10)}`, slug };
+    report.keys.push(k);
+    const a: WriteAttempt = { client: 0, key: k.key, startedAt: Date.now(), endedAt: 0, status: 0, replayed: false };
+    const p = request(`${site}/api/v1/posts`, {
+      dispatcher: agent, method: 'POST',
+      body: JSON.stringify({ title: `Probe ${k.key}`, slug, body: 'probe', status: 'published' }),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': k.key },
+      headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs),
+    })
+      .then(async (res) => {
+        const text = await res.body.text();
+        a.status = res.statusCode;
+        if (res.statusCode === 201) k.ackedAt = Date.now();
+        else a.why = text.slice(0, 160);
+      })
+      .catch((err: unknown) => void (a.why = (err as { code?: string }).code ?? (err as Error).message))
+      .finally(() => {
+        a.endedAt = Date.now();
+        report.attempts.push(a);
+        inflight.delete(p);
+      });
+    inflight.add(p);
+  };
+  const timer = setInterval(fire, intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await Promise.all([...inflight]);
+      return report;
+    },
+  };
+}
