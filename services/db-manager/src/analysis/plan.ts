@@ -9,6 +9,8 @@ export type Plan =
   | { action: 'quarantine'; instanceId: string; errantGtids: string[] }
   | { action: 'rejoin'; instanceId: string }
   | { action: 'startReplication'; instanceId: string }
+  /** After a network error: like startReplication, but counted for the backoff (analysis/io-errors.ts). */
+  | { action: 'restartReplication'; instanceId: string }
   | { action: 'semiSyncWait'; instanceId: string; on: boolean; reason: string }
   | { action: 'setHeartbeatPeriod'; instanceId: string }
   | { action: 'enableSemiSyncReplica'; instanceId: string };
