@@ -27,7 +27,7 @@ import { bootstrap, type BootstrapResult } from './recovery/bootstrap.js';
 import type { RecoveryContext } from './recovery/context.js';
 import { failover, type FailoverResult } from './recovery/failover.js';
 import { fenceInstance, setReadOnly, setWritable, startReplication } from './recovery/fence.js';
-import { enableSemiSyncReplica, setHeartbeatPeriod, setSemiSyncWait } from './recovery/replica-settings.js';
+import { enableSemiSyncReplica, repairReplicaSettings, setSemiSyncWait } from './recovery/replica-settings.js';
 import { errantBetween } from './gtid/positions.js';
 import { ErrantGtidError, rejoin } from './recovery/rejoin.js';
 import { switchover, type SwitchoverResult } from './recovery/switchover.js';
@@ -423,10 +423,12 @@ export class Manager {
           await enableSemiSyncReplica(ctx, this.target(plan.instanceId));
           this.events.add('repair', `turned the semi-sync replica side on for ${plan.instanceId}`, { instance: plan.instanceId });
           return;
-        case 'setHeartbeatPeriod':
-          await setHeartbeatPeriod(ctx, this.target(plan.instanceId));
-          this.events.add('repair', `set the replication heartbeat period of ${plan.instanceId}`, { instance: plan.instanceId });
+        case 'repairReplicaSettings': {
+          const fix = { netTimeoutSeconds: plan.netTimeoutSeconds, heartbeatPeriodSeconds: plan.heartbeatPeriodSeconds };
+          await repairReplicaSettings(ctx, this.target(plan.instanceId), fix);
+          this.events.add('repair', `set the replica settings of ${plan.instanceId} again (${[plan.netTimeoutSeconds !== null ? `net timeout ${plan.netTimeoutSeconds} s` : '', plan.heartbeatPeriodSeconds !== null ? `heartbeat period ${plan.heartbeatPeriodSeconds} s` : ''].filter(Boolean).join(', ')})`, { instance: plan.instanceId, ...fix });
           return;
+        }
         case 'quarantine':
           await setReadOnly(ctx, this.target(plan.instanceId));
           this.quarantined[plan.instanceId] = `errant GTIDs ${plan.errantGtids.join(',')}`;

@@ -4,9 +4,10 @@
 // and what to do about each. Reading this file tells you everything the manager reacts to.
 import { chooseCandidate } from './candidate.js';
 import { byId, errantOf, lagSeconds, primaryDeadToManager, primaryOf, replicasOfPrimary, replicationBroken, replicationStopped, sourceOf } from './derive.js';
-import { heartbeatsShortEnough, replicasSeeingPrimary } from './freshness.js';
+import { replicasSeeingPrimary } from './freshness.js';
 import { restartableIoStop, restartWaitMs } from './io-errors.js';
 import { noPlan, type Plan } from './plan.js';
+import { replicaDrift, type ReplicaDrift } from './replica-drift.js';
 import { semiSyncChange } from './semi-sync.js';
 import type { InstanceSnapshot, TopologySnapshot } from './snapshot.js';
 
@@ -28,7 +29,7 @@ export type ProblemCode =
   | 'InstanceNotReplicating'
   | 'SemiSyncMismatch'
   | 'ReplicaSemiSyncOff'
-  | 'ReplicaHeartbeatSlow'
+  | 'ReplicaSettingsDrift'
   | 'ReplicaStopped'
   | 'ReplicaLagging'
   | 'InstanceUnreachable';
@@ -292,15 +293,16 @@ export const PROBLEMS: Problem[] = [
     },
   },
   {
-    code: 'ReplicaHeartbeatSlow',
-    description: 'A replica asks its source for heartbeats too rarely to tell a hung primary from an idle one: set MASTER_HEARTBEAT_PERIOD.',
+    code: 'ReplicaSettingsDrift',
+    description: 'A replica lost a replication setting the manager owns (slave_net_timeout after a restart, a long MASTER_HEARTBEAT_PERIOD): set it again and reconnect its IO thread.',
     priority: 45,
     matches(ctx) {
       if (!ctx.primary?.reachable) return [];
       return others(ctx)
-        .filter((i) => i.replication?.ioRunning === 'Yes' && i.receive?.heartbeatPeriodSeconds != null && !heartbeatsShortEnough(i.receive, ctx.s.policy.replicaSilenceMs))
         .filter((i) => sourceOf(ctx.s, i)?.id === ctx.s.primaryId && ctx.s.quarantined[i.id] === undefined)
-        .map((i) => ({ instanceId: i.id, detail: `heartbeat period ${i.receive!.heartbeatPeriodSeconds} s`, plan: { action: 'setHeartbeatPeriod', instanceId: i.id } as Plan }));
+        .map((i) => [i, replicaDrift(i, ctx.s.policy.replicaSilenceMs)] as const)
+        .filter((x): x is readonly [InstanceSnapshot, ReplicaDrift] => x[1] !== null)
+        .map(([i, d]) => ({ instanceId: i.id, detail: d.found.join('; '), plan: { action: 'repairReplicaSettings', instanceId: i.id, netTimeoutSeconds: d.netTimeoutSeconds, heartbeatPeriodSeconds: d.heartbeatPeriodSeconds } as Plan }));
     },
   },
   {
