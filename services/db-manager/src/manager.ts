@@ -8,6 +8,7 @@ import { chooseCandidate } from './analysis/candidate.js';
 import { lagSeconds, replicatesFrom } from './analysis/derive.js';
 import { nextReceivedAt, receiveSignature } from './analysis/freshness.js';
 import { inferPrimary } from './analysis/infer.js';
+import { afterRestart, type RestartHistory } from './analysis/io-errors.js';
 import type { Plan } from './analysis/plan.js';
 import { emptyInstance, type AnalysisPolicy, type InstanceSnapshot, type TopologySnapshot } from './analysis/snapshot.js';
 import { ConflictError, NotFoundError } from './errors.js';
@@ -26,7 +27,7 @@ import { bootstrap, type BootstrapResult } from './recovery/bootstrap.js';
 import type { RecoveryContext } from './recovery/context.js';
 import { failover, type FailoverResult } from './recovery/failover.js';
 import { fenceInstance, setReadOnly, setWritable, startReplication } from './recovery/fence.js';
-import { enableSemiSyncReplica, setHeartbeatPeriod, setSemiSyncWait } from './recovery/replica-settings.js';
+import { enableSemiSyncReplica, repairReplicaSettings, setSemiSyncWait } from './recovery/replica-settings.js';
 import { errantBetween } from './gtid/positions.js';
 import { ErrantGtidError, rejoin } from './recovery/rejoin.js';
 import { switchover, type SwitchoverResult } from './recovery/switchover.js';
@@ -126,6 +127,8 @@ export class Manager {
   private durable: StoredState | null = null;
   private readonly stateKeeper: StateKeeper;
   private readonly reseedAttemptAt: Record<string, number> = {};
+  /** Restarts after IO network errors per replica, forgotten once its IO thread runs again (backoff). */
+  private replicationRestarts: Record<string, RestartHistory> = {};
 
   constructor(
     readonly options: ManagerOptions,
@@ -265,6 +268,7 @@ export class Manager {
       const receivedAt = nextReceivedAt({ reachable: prev.reachable, receivedAt: prev.receivedAt, signature: receiveSignature(prev) }, { reachable: r.reachable, signature: receiveSignature(r), probedAt: r.probedAt });
       // An unreachable instance keeps its last known server_id: replicas still name it as their source.
       this.states.set(r.id, { ...r, serverId: r.serverId ?? prev.serverId, priority: i, consecutiveFailures: failures, firstFailureAt: r.reachable ? null : (prev.firstFailureAt ?? r.probedAt), receivedAt });
+      if (r.replication?.ioRunning === 'Yes' || (r.reachable && r.replication === null)) delete this.replicationRestarts[r.id];
     }
     try {
       if (!this.isLeader || this.busy !== null || generation !== this.generation) return;
@@ -308,6 +312,7 @@ export class Manager {
       quarantined: { ...this.quarantined },
       knownErrant: { ...this.knownErrant },
       lastFailoverAt: this.lastFailoverAt,
+      replicationRestarts: { ...this.replicationRestarts },
       policy: { failoverAfterProbes: o.failoverAfterProbes, failoverMinMs: o.failoverMinMs, failoverCooldownMs: o.failoverCooldownMs, maxPromotionLagSeconds: o.maxPromotionLagSeconds, laggingReplicaSeconds: o.laggingReplicaSeconds, autoRejoin: o.autoRejoin, replicaSilenceMs: o.replicaSilenceMs, semiSync: o.semiSync },
     };
   }
@@ -418,10 +423,12 @@ export class Manager {
           await enableSemiSyncReplica(ctx, this.target(plan.instanceId));
           this.events.add('repair', `turned the semi-sync replica side on for ${plan.instanceId}`, { instance: plan.instanceId });
           return;
-        case 'setHeartbeatPeriod':
-          await setHeartbeatPeriod(ctx, this.target(plan.instanceId));
-          this.events.add('repair', `set the replication heartbeat period of ${plan.instanceId}`, { instance: plan.instanceId });
+        case 'repairReplicaSettings': {
+          const fix = { netTimeoutSeconds: plan.netTimeoutSeconds, heartbeatPeriodSeconds: plan.heartbeatPeriodSeconds };
+          await repairReplicaSettings(ctx, this.target(plan.instanceId), fix);
+          this.events.add('repair', `set the replica settings of ${plan.instanceId} again (${[plan.netTimeoutSeconds !== null ? `net timeout ${plan.netTimeoutSeconds} s` : '', plan.heartbeatPeriodSeconds !== null ? `heartbeat period ${plan.heartbeatPeriodSeconds} s` : ''].filter(Boolean).join(', ')})`, { instance: plan.instanceId, ...fix });
           return;
+        }
         case 'quarantine':
           await setReadOnly(ctx, this.target(plan.instanceId));
           this.quarantined[plan.instanceId] = `errant GTIDs ${plan.errantGtids.join(',')}`;
@@ -439,6 +446,15 @@ export class Manager {
           await startReplication(ctx, this.target(plan.instanceId));
           this.events.add('repair', `started replication on ${plan.instanceId}`, { instance: plan.instanceId });
           return;
+        case 'restartReplication': {
+          // Counted before it runs: a restart that fails (source refusing again) still backs off.
+          const h = afterRestart(this.replicationRestarts[plan.instanceId], Date.now());
+          this.replicationRestarts[plan.instanceId] = h;
+          const r = this.target(plan.instanceId).replication;
+          await startReplication(ctx, this.target(plan.instanceId));
+          this.events.add('repair', `restarted replication on ${plan.instanceId} after IO error ${r?.lastIoErrno ?? '?'} (attempt ${h.attempts})`, { instance: plan.instanceId, errno: r?.lastIoErrno, attempt: h.attempts });
+          return;
+        }
         case 'rejoin':
           await this.runRejoin(plan.instanceId);
           return;

@@ -165,7 +165,7 @@ describe('semi-sync waiting', () => {
     const s = snapshot([withPrimary(p, { sourceEnabled: true, clients: 1 }), replicaOk(r2), { ...r3, semiSync: semi({ replicaEnabled: false }) }], { policy });
     assert.deepEqual(analyze(s).problems.find((x) => x.code === 'ReplicaSemiSyncOff')?.plan, { action: 'enableSemiSyncReplica', instanceId: 'db3:3306' });
     const slow = snapshot([p, r2, { ...r3, receive: { heartbeats: 0, heartbeatPeriodSeconds: 30 } }]);
-    assert.deepEqual(analyze(slow).plan, { action: 'setHeartbeatPeriod', instanceId: 'db3:3306' });
+    assert.deepEqual(analyze(slow).plan, { action: 'repairReplicaSettings', instanceId: 'db3:3306', netTimeoutSeconds: null, heartbeatPeriodSeconds: 1 });
   });
 });
 

@@ -17,7 +17,7 @@ export function instance(n: number, over: Partial<InstanceSnapshot> = {}): Insta
     id: `db${n}:3306`, host: `db${n}`, port: 3306, priority: n - 1, reachable: true, consecutiveFailures: 0, firstFailureAt: null, lastError: null,
     serverId: n, readOnly: n !== 1, version: '10.11.6-MariaDB',
     gtidBinlogPos: '0-1-100', gtidCurrentPos: '0-1-100', gtidSlavePos: n === 1 ? '' : '0-1-100', gtidBinlogState: '0-1-100',
-    replication: n === 1 ? null : replication('db1', 1), heartbeatTs: NOW - 500, semiSync: null, receive: null, receivedAt: n === 1 ? null : NOW - 500, probedAt: NOW, ...over,
+    replication: n === 1 ? null : replication('db1', 1), heartbeatTs: NOW - 500, semiSync: null, receive: null, replicaNetTimeoutSeconds: null, receivedAt: n === 1 ? null : NOW - 500, probedAt: NOW, ...over,
   };
 }
 
@@ -32,7 +32,7 @@ export function lostPrimary(i: InstanceSnapshot, ioPos = '0-1-100'): InstanceSna
 
 export function snapshot(instances: InstanceSnapshot[], over: Partial<TopologySnapshot> = {}): TopologySnapshot {
   return {
-    now: NOW, primaryId: 'db1:3306', instances, quarantined: {}, knownErrant: {}, lastFailoverAt: null,
+    now: NOW, primaryId: 'db1:3306', instances, quarantined: {}, knownErrant: {}, lastFailoverAt: null, replicationRestarts: {},
     policy: { failoverAfterProbes: 3, failoverMinMs: 1500, failoverCooldownMs: 60_000, maxPromotionLagSeconds: 30, laggingReplicaSeconds: 10, autoRejoin: true, replicaSilenceMs: 2000, semiSync: false },
     ...over,
   };

@@ -4,8 +4,10 @@
 // and what to do about each. Reading this file tells you everything the manager reacts to.
 import { chooseCandidate } from './candidate.js';
 import { byId, errantOf, lagSeconds, primaryDeadToManager, primaryOf, replicasOfPrimary, replicationBroken, replicationStopped, sourceOf } from './derive.js';
-import { heartbeatsShortEnough, replicasSeeingPrimary } from './freshness.js';
+import { replicasSeeingPrimary } from './freshness.js';
+import { restartableIoStop, restartWaitMs } from './io-errors.js';
 import { noPlan, type Plan } from './plan.js';
+import { replicaDrift, type ReplicaDrift } from './replica-drift.js';
 import { semiSyncChange } from './semi-sync.js';
 import type { InstanceSnapshot, TopologySnapshot } from './snapshot.js';
 
@@ -22,11 +24,12 @@ export type ProblemCode =
   | 'PrimaryIsReadOnly'
   | 'ErrantGtids'
   | 'ReplicationBroken'
+  | 'ReplicaIoInterrupted'
   | 'ReplicaWrongPrimary'
   | 'InstanceNotReplicating'
   | 'SemiSyncMismatch'
   | 'ReplicaSemiSyncOff'
-  | 'ReplicaHeartbeatSlow'
+  | 'ReplicaSettingsDrift'
   | 'ReplicaStopped'
   | 'ReplicaLagging'
   | 'InstanceUnreachable';
@@ -200,15 +203,36 @@ export const PROBLEMS: Problem[] = [
   },
   {
     code: 'ReplicationBroken',
-    description: 'A replication thread stopped with an error: reported, never promoted, needs a person.',
+    description: 'A replication thread stopped with an error that is not a network one (SQL thread errors, 1236 binlog missing, access denied): reported, never promoted, needs a person.',
     priority: 70,
     matches(ctx) {
       return others(ctx)
-        .filter(replicationBroken)
+        .filter((i) => replicationBroken(i) && !restartableIoStop(i.replication!))
         .map((i) => {
           const r = i.replication!;
           const detail = r.lastSqlErrno !== 0 ? `SQL thread error ${r.lastSqlErrno}: ${r.lastSqlError}` : `IO thread error ${r.lastIoErrno}: ${r.lastIoError}`;
           return { instanceId: i.id, detail, plan: noPlan('needs a person') };
+        });
+    },
+  },
+  {
+    code: 'ReplicaIoInterrupted',
+    description: 'A replica\'s IO thread stopped on a network error (its source restarted or was unreachable while it reconnected): start replication again, backing off.',
+    priority: 69,
+    matches(ctx) {
+      return others(ctx)
+        .filter((i) => i.replication !== null && restartableIoStop(i.replication))
+        .map((i) => {
+          const r = i.replication!;
+          const detail = `IO thread stopped on error ${r.lastIoErrno}: ${r.lastIoError}`;
+          const h = ctx.s.replicationRestarts[i.id];
+          const wait = restartWaitMs(h, ctx.s.now);
+          let plan: Plan = { action: 'restartReplication', instanceId: i.id };
+          if (ctx.s.quarantined[i.id] !== undefined) plan = noPlan('fenced');
+          else if (sourceOf(ctx.s, i)?.id !== ctx.s.primaryId) plan = noPlan('replicates from another instance than the primary');
+          else if (!ctx.primary?.reachable) plan = noPlan('waiting for the primary to answer');
+          else if (wait > 0) plan = noPlan(`restarted ${h!.attempts} time(s); next restart in ${(wait / 1000).toFixed(1)} s`);
+          return { instanceId: i.id, detail, plan };
         });
     },
   },
@@ -269,15 +293,16 @@ export const PROBLEMS: Problem[] = [
     },
   },
   {
-    code: 'ReplicaHeartbeatSlow',
-    description: 'A replica asks its source for heartbeats too rarely to tell a hung primary from an idle one: set MASTER_HEARTBEAT_PERIOD.',
+    code: 'ReplicaSettingsDrift',
+    description: 'A replica lost a replication setting the manager owns (slave_net_timeout after a restart, a long MASTER_HEARTBEAT_PERIOD): set it again and reconnect its IO thread.',
     priority: 45,
     matches(ctx) {
       if (!ctx.primary?.reachable) return [];
       return others(ctx)
-        .filter((i) => i.replication?.ioRunning === 'Yes' && i.receive?.heartbeatPeriodSeconds != null && !heartbeatsShortEnough(i.receive, ctx.s.policy.replicaSilenceMs))
         .filter((i) => sourceOf(ctx.s, i)?.id === ctx.s.primaryId && ctx.s.quarantined[i.id] === undefined)
-        .map((i) => ({ instanceId: i.id, detail: `heartbeat period ${i.receive!.heartbeatPeriodSeconds} s`, plan: { action: 'setHeartbeatPeriod', instanceId: i.id } as Plan }));
+        .map((i) => [i, replicaDrift(i, ctx.s.policy.replicaSilenceMs)] as const)
+        .filter((x): x is readonly [InstanceSnapshot, ReplicaDrift] => x[1] !== null)
+        .map(([i, d]) => ({ instanceId: i.id, detail: d.found.join('; '), plan: { action: 'repairReplicaSettings', instanceId: i.id, netTimeoutSeconds: d.netTimeoutSeconds, heartbeatPeriodSeconds: d.heartbeatPeriodSeconds } as Plan }));
     },
   },
   {

@@ -1,6 +1,7 @@
 // Plain data the analysis works on: what the probes saw of every instance plus the manager's own
 // memory (current primary, quarantined instances, last failover). No sockets, no clocks.
 import type { ReplicationStatus } from '../flavor/types.js';
+import type { RestartHistory } from './io-errors.js';
 
 export interface SemiSyncState {
   sourceEnabled: boolean;
@@ -43,6 +44,8 @@ export interface InstanceSnapshot {
   heartbeatTs: number | null;
   semiSync: SemiSyncState | null;
   receive: ReceiveStatus | null;
+  /** slave_net_timeout / replica_net_timeout (s): lost with a restart when set with SET GLOBAL only. */
+  replicaNetTimeoutSeconds: number | null;
   /**
    * Manager memory: when (manager clock, ms) the probes last saw this replica receive something
    * from its source (its received GTID position or heartbeat count moved, or its IO thread
@@ -74,6 +77,8 @@ export interface TopologySnapshot {
   /** Errant GTIDs last computed per instance, kept for when the primary cannot be asked. */
   knownErrant: Record<string, string[]>;
   lastFailoverAt: number | null;
+  /** Replication restarts after a network error per replica, since it last replicated (backoff). */
+  replicationRestarts: Record<string, RestartHistory>;
   policy: AnalysisPolicy;
 }
 
@@ -83,6 +88,6 @@ export function emptyInstance(id: string, host: string, port: number, priority: 
     reachable: false, consecutiveFailures: 0, firstFailureAt: null, lastError: null,
     serverId: null, readOnly: null, version: null,
     gtidBinlogPos: '', gtidCurrentPos: '', gtidSlavePos: '', gtidBinlogState: '',
-    replication: null, heartbeatTs: null, semiSync: null, receive: null, receivedAt: null, probedAt: 0,
+    replication: null, heartbeatTs: null, semiSync: null, receive: null, replicaNetTimeoutSeconds: null, receivedAt: null, probedAt: 0,
   };
 }

@@ -8,7 +8,8 @@ export const mariadb: Flavor = {
   variablesSql:
     'SELECT @@server_id AS server_id, @@read_only AS read_only, @@version AS version, @@gtid_binlog_pos AS gtid_binlog_pos, ' +
     '@@gtid_current_pos AS gtid_current_pos, @@gtid_slave_pos AS gtid_slave_pos, @@gtid_binlog_state AS gtid_binlog_state, ' +
-    '@@rpl_semi_sync_master_enabled AS semi_master, @@rpl_semi_sync_slave_enabled AS semi_replica, @@rpl_semi_sync_master_timeout AS semi_timeout',
+    '@@rpl_semi_sync_master_enabled AS semi_master, @@rpl_semi_sync_slave_enabled AS semi_replica, @@rpl_semi_sync_master_timeout AS semi_timeout, ' +
+    '@@slave_net_timeout AS net_timeout',
   replicaStatusSql: 'SHOW SLAVE STATUS',
   statusSql: [
     'SHOW GLOBAL STATUS WHERE Variable_name IN ' +

@@ -10,7 +10,7 @@ export const mysql: Flavor = {
   variablesSql:
     'SELECT @@server_id AS server_id, @@read_only AS read_only, @@version AS version, @@gtid_executed AS gtid_binlog_pos, ' +
     '@@gtid_executed AS gtid_current_pos, @@gtid_executed AS gtid_slave_pos, @@gtid_executed AS gtid_binlog_state, ' +
-    '0 AS semi_master, 0 AS semi_replica, NULL AS semi_timeout',
+    '0 AS semi_master, 0 AS semi_replica, NULL AS semi_timeout, @@replica_net_timeout AS net_timeout',
   replicaStatusSql: 'SHOW REPLICA STATUS',
   // The semi-sync variables exist only once the plugins are installed: read them as rows, not @@names.
   statusSql: [

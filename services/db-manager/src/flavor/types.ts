@@ -31,7 +31,7 @@ export interface ReplicationStatus {
 
 export interface Flavor {
   readonly name: 'mariadb' | 'mysql';
-  /** One row: server_id, read_only, version, gtid_binlog_pos, gtid_current_pos, gtid_slave_pos, gtid_binlog_state, semi_master, semi_replica, semi_timeout. */
+  /** One row: server_id, read_only, version, gtid_binlog_pos, gtid_current_pos, gtid_slave_pos, gtid_binlog_state, semi_master, semi_replica, semi_timeout, net_timeout. */
   readonly variablesSql: string;
   readonly replicaStatusSql: string;
   /**

@@ -36,7 +36,7 @@ export class InstanceProbe {
       this.drop();
       return {
         ...base, reachable: false, lastError: errorText(err), serverId: null, readOnly: null, version: null,
-        gtidBinlogPos: '', gtidCurrentPos: '', gtidSlavePos: '', gtidBinlogState: '', replication: null, heartbeatTs: null, semiSync: null, receive: null, probedAt: now(),
+        gtidBinlogPos: '', gtidCurrentPos: '', gtidSlavePos: '', gtidBinlogState: '', replication: null, heartbeatTs: null, semiSync: null, receive: null, replicaNetTimeoutSeconds: null, probedAt: now(),
       };
     }
   }
@@ -109,6 +109,7 @@ export class InstanceProbe {
       replication,
       heartbeatTs,
       semiSync,
+      replicaNetTimeoutSeconds: v['net_timeout'] === null || v['net_timeout'] === undefined ? null : Number(v['net_timeout']),
       receive: replication ? { heartbeats: numberOf('slave_received_heartbeats'), heartbeatPeriodSeconds: numberOf('slave_heartbeat_period') } : null,
     };
   }

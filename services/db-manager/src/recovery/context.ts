@@ -1,5 +1,6 @@
 // What every recovery action needs: how to connect, which dialect, replication credentials, and
 // where to record each step.
+import { HEARTBEAT_PERIOD_SECONDS } from '../analysis/replica-drift.js';
 import type { Flavor } from '../flavor/types.js';
 import type { Credentials, Target } from '../probe/connection.js';
 
@@ -20,13 +21,8 @@ export interface RecoveryContext {
 }
 
 export const REPLICA_CONNECT_RETRY_SECONDS = 1;
-/** A replica's IO thread reconnects after this much silence from its source. */
-export const REPLICA_NET_TIMEOUT_SECONDS = 4;
-/**
- * The source sends a heartbeat event after this much idle time, so a replica that received nothing
- * for two periods has lost it (analysis/freshness.ts), long before slave_net_timeout says so.
- */
-export const HEARTBEAT_PERIOD_SECONDS = 1;
+// Owned by the analysis, which repairs a replica that lost them (analysis/replica-drift.ts).
+export { HEARTBEAT_PERIOD_SECONDS, REPLICA_NET_TIMEOUT_SECONDS } from '../analysis/replica-drift.js';
 
 export function changeSourceTo(ctx: RecoveryContext, source: Target, gtidMode: 'slave_pos' | 'current_pos'): string {
   return ctx.flavor.changeSource({

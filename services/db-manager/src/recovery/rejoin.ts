@@ -3,7 +3,7 @@
 // either break replication or silently diverge the data, so such an instance stays fenced.
 import { errantBetween } from '../gtid/positions.js';
 import { run, withConnection, type Target } from '../probe/connection.js';
-import { changeSourceTo, semiSyncRole, type RecoveryContext } from './context.js';
+import { changeSourceTo, REPLICA_NET_TIMEOUT_SECONDS, semiSyncRole, type RecoveryContext } from './context.js';
 import { readState } from './read-state.js';
 
 export class ErrantGtidError extends Error {
@@ -31,6 +31,8 @@ export async function rejoin(ctx: RecoveryContext, inst: Target, primary: Target
     const mode = st.replication === null ? 'current_pos' : 'slave_pos';
     if (st.replication !== null) await run(c, ctx.flavor.stopReplica, [], ctx.statementTimeoutMs);
     for (const sql of semiSyncRole(ctx, 'replica')) await run(c, sql, [], ctx.statementTimeoutMs);
+    // Set before the IO thread connects, which is when it reads it (a restarted old primary has the 60 s default).
+    await run(c, ctx.flavor.replicaNetTimeoutSql(REPLICA_NET_TIMEOUT_SECONDS), [], ctx.statementTimeoutMs);
     await run(c, changeSourceTo(ctx, primary, mode), [], ctx.statementTimeoutMs);
     await run(c, ctx.flavor.startReplica, [], ctx.statementTimeoutMs);
     ctx.step(`re-attached ${inst.id} as a replica of ${primary.id} (MASTER_USE_GTID=${mode})`, { instance: inst.id, primary: primary.id });

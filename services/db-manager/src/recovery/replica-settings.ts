@@ -1,7 +1,7 @@
 // Small reconciling actions on replication settings: whether the primary waits for semi-sync acks,
-// the replica side of semi-sync, and the heartbeat period a replica asks its source for.
+// the replica side of semi-sync, and the replica settings a restart loses (net timeout, heartbeat period).
 import { run, withConnection, type Target } from '../probe/connection.js';
-import { HEARTBEAT_PERIOD_SECONDS, type RecoveryContext } from './context.js';
+import type { RecoveryContext } from './context.js';
 
 /** Turns waiting for acks on (with the never-give-up timeout) or off on the primary. Off releases commits waiting now. */
 export async function setSemiSyncWait(ctx: RecoveryContext, primary: Target, on: boolean): Promise<void> {
@@ -23,9 +23,24 @@ export async function enableSemiSyncReplica(ctx: RecoveryContext, replica: Targe
   ctx.step(`semi-sync replica side on for ${replica.id} (IO thread reconnected)`, { instance: replica.id });
 }
 
-export async function setHeartbeatPeriod(ctx: RecoveryContext, replica: Target): Promise<void> {
+/**
+ * Sets what drifted (analysis/replica-drift.ts) and reconnects the IO thread: it reads
+ * slave_net_timeout and the heartbeat period only when it connects to its source.
+ */
+export async function repairReplicaSettings(ctx: RecoveryContext, replica: Target, fix: { netTimeoutSeconds: number | null; heartbeatPeriodSeconds: number | null }): Promise<void> {
+  ctx.assertLeader?.();
   await withConnection(replica, ctx.creds, ctx.connectTimeoutMs, async (c) => {
-    for (const sql of ctx.flavor.heartbeatPeriodSql(HEARTBEAT_PERIOD_SECONDS)) await run(c, sql, [], ctx.statementTimeoutMs);
+    if (fix.netTimeoutSeconds !== null) await run(c, ctx.flavor.replicaNetTimeoutSql(fix.netTimeoutSeconds), [], ctx.statementTimeoutMs);
+    if (fix.heartbeatPeriodSeconds !== null) {
+      // Stops and starts the threads itself.
+      for (const sql of ctx.flavor.heartbeatPeriodSql(fix.heartbeatPeriodSeconds)) await run(c, sql, [], ctx.statementTimeoutMs);
+      return;
+    }
+    for (const sql of [...ctx.flavor.beforeStopIoThread, ctx.flavor.stopIoThread, ctx.flavor.startReplica]) await run(c, sql, [], ctx.statementTimeoutMs);
   });
-  ctx.step(`${replica.id} asks its source for a heartbeat every ${HEARTBEAT_PERIOD_SECONDS} s`, { instance: replica.id });
+  const parts = [
+    fix.netTimeoutSeconds !== null ? `${ctx.flavor.replicaNetTimeoutVar}=${fix.netTimeoutSeconds} s` : '',
+    fix.heartbeatPeriodSeconds !== null ? `heartbeat period ${fix.heartbeatPeriodSeconds} s` : '',
+  ].filter(Boolean);
+  ctx.step(`${replica.id}: ${parts.join(', ')} set again (IO thread reconnected)`, { instance: replica.id, ...fix });
 }

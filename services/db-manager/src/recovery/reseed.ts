@@ -9,7 +9,7 @@ import { errantBetween } from '../gtid/positions.js';
 import { quote } from '../flavor/sql.js';
 import { errorText, run, withConnection, type Connection, type Target } from '../probe/connection.js';
 import { connectArgs, withOptionsFile } from './client-tools.js';
-import { changeSourceTo, RecoveryError, semiSyncRole, type RecoveryContext } from './context.js';
+import { changeSourceTo, REPLICA_NET_TIMEOUT_SECONDS, RecoveryError, semiSyncRole, type RecoveryContext } from './context.js';
 import { exportErrantTransactions, type ErrantExport } from './errant-export.js';
 import { readState } from './read-state.js';
 
@@ -67,6 +67,8 @@ export async function reseed(ctx: RecoveryContext, inst: Target, primary: Target
     ctx.assertLeader?.();
     await run(c, 'SET GLOBAL gtid_slave_pos = ?', [gtid], ctx.statementTimeoutMs);
     for (const sql of semiSyncRole(ctx, 'replica')) await run(c, sql, [], ctx.statementTimeoutMs);
+    // Set before the IO thread connects, which is when it reads it (a restarted old primary has the 60 s default).
+    await run(c, ctx.flavor.replicaNetTimeoutSql(REPLICA_NET_TIMEOUT_SECONDS), [], ctx.statementTimeoutMs);
     await run(c, changeSourceTo(ctx, primary, 'slave_pos'), [], ctx.statementTimeoutMs);
     await run(c, ctx.flavor.startReplica, [], ctx.statementTimeoutMs);
     ctx.step(`re-seeded ${inst.id} from ${primary.id} (${databases.length} database(s), consistent at ${gtid || '(empty)'}) and attached it as a replica`, { instance: inst.id, primary: primary.id, gtid });
