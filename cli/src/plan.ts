@@ -33,6 +33,8 @@ export interface PlanInput {
   /** With --mysql: the user the services log in with (else the generated ones). */
   externalMySQL?: { user: string; password: string; database: string };
   probeIntervalMs: number;
+  /** Where the db-manager writes the errant transactions it exports before a re-seed (under --dir, never the working directory). */
+  errantExportDir?: string;
 }
 
 function port(ports: Record<string, number>, key: string): number {
@@ -75,6 +77,7 @@ export function serviceSpecs(input: PlanInput): ServiceSpec[] {
         ['replication-password', ext?.password ?? c.replicationPassword],
         ['redis-url', input.redisUserUrls?.manager ?? input.redisUrl],
         ['probe-interval-ms', String(input.probeIntervalMs)],
+        ...(input.errantExportDir ? [['errant-export-dir', input.errantExportDir] as [string, string]] : []),
       ],
     },
   ];

@@ -1,7 +1,7 @@
 // `dramble up`: the whole cluster on this machine, step by step, then the URLs and the editor's
 // first login. Stays in the foreground; Ctrl-C stops everything in reverse order.
 import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fetchTopology, instanceOnPort } from '../api.js';
 import type { Parsed } from '../args.js';
 import { startDashboard, type DashboardHandle } from '../dashboard/server.js';
@@ -135,6 +135,7 @@ export async function up(o: Parsed, out: Say): Promise<number> {
       // Our own Redis has an ACL user per service; one given with --redis is used as it is.
       ...(o.redis === undefined ? { redisUserUrls: { app: redisUserUrl('127.0.0.1', ports['redis'] ?? 0, REDIS_APP_USER, credentials.redisAppPassword), manager: redisUserUrl('127.0.0.1', ports['redis'] ?? 0, REDIS_MANAGER_USER, credentials.redisManagerPassword) } } : {}),
       probeIntervalMs: 500,
+      errantExportDir: join(dir, 'errant-transactions'),
       ...(ext ? { externalMySQL: { user: ext.user, password: ext.password, database: ext.database } } : {}),
     });
     const specs = [];
