@@ -8,7 +8,7 @@ import request from 'supertest';
 import { Redis } from 'ioredis';
 import type { AppHandle } from '@dramble/app';
 import { decideClaim, parseIdempotencyKey, TOPOLOGY_CHANNEL, TOPOLOGY_KEY } from '@dramble/app';
-import { apiToken, startStack, startTestApp, type Stack } from './helpers.js';
+import { apiToken, eventually, startStack, startTestApp, type Stack } from './helpers.js';
 
 describe('Idempotency-Key rules', () => {
   it('accepts one visible-ASCII value of up to 255 characters and refuses anything else', () => {
@@ -150,7 +150,13 @@ describe('Idempotency-Key on the content API', () => {
     } finally {
       publisher.disconnect();
     }
-    const retry = await request(app.server).post('/api/v1/posts').set(auth()).set('Idempotency-Key', k).send(body);
+    // The app hears the new epoch on the channel (asynchronously), and may answer 503 until it has
+    // switched its pool to the new primary: retry with the same key, as a careful client does.
+    await eventually(() => (app.db.topology.epoch === 1 ? true : undefined), 'the app to follow epoch 1');
+    const retry = (await eventually(async () => {
+      const r = await request(app.server).post('/api/v1/posts').set(auth()).set('Idempotency-Key', k).send(body);
+      return r.status === 503 ? undefined : r;
+    }, 'the retry to be answered by the new primary'))!;
     assert.equal(retry.status, 201, retry.text);
     assert.equal(retry.body.id, first.body.id);
     assert.equal(app.db.topology.epoch, 1);
